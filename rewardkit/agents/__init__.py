@@ -1,0 +1,3 @@
+"""rewardkit.agents."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rewardkit.distances."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rewardkit.envs."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rewardkit.intrinsic."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rewardkit.machines."""
+
+__all__: list[str] = []

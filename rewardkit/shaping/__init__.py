@@ -1,0 +1,3 @@
+"""rewardkit.shaping."""
+
+__all__: list[str] = []

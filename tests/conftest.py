@@ -1,0 +1,11 @@
+"""Shared pytest configuration: hypothesis profile and expected-warning lists."""
+
+import os
+
+import hypothesis
+
+# The first call of a jitted function compiles; deadlines would flake.
+hypothesis.settings.register_profile(
+    "rewardkit", deadline=None, max_examples=25, derandomize=True, print_blob=True
+)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "rewardkit"))
