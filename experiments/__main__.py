@@ -12,9 +12,7 @@ from pathlib import Path
 def discover() -> dict[str, object]:
     here = Path(__file__).parent
     names = sorted(
-        m.name
-        for m in pkgutil.iter_modules([str(here)])
-        if not m.name.startswith("_")
+        m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_")
     )
     return {n: importlib.import_module(f"experiments.{n}") for n in names}
 

@@ -36,7 +36,7 @@ def parser(description: str, *, seeds: int = 32) -> argparse.ArgumentParser:
 
 def out_dir(name: str, args: argparse.Namespace | None = None) -> Path:
     """``results/NAME`` (or ``--out``), created."""
-    path = (args.out if args is not None and args.out else RESULTS / name)
+    path = args.out if args is not None and args.out else RESULTS / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -5,8 +5,8 @@
 
 from rewardkit.core._autoreset import AutoReset, AutoResetState, parse_autoreset_mode
 from rewardkit.core._env import (
-    EnvPotential,
     Environment,
+    EnvPotential,
     EnvWrapper,
     ObsPotential,
     Potential,
@@ -89,4 +89,5 @@ __all__ = [
     "to_numpy",
     "update_running_stats",
     "valid_mask",
+    "value_iteration",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -18,11 +17,25 @@ __all__ = [
     "find_state",
 ]
 
-#: ``(state, params) -> float32[]`` (advice: ``float32[|A|]``), pure JAX; the
-#: functional shaping front-end's potential.
-Potential = Callable[[Any, Any], jax.Array]
-#: ``(obs_batch) -> float32[N]``; the vector shaping front-end's potential.
-ObsPotential = Callable[[Any], Any]
+
+class Potential(Protocol):
+    """``(state, params) -> float32[]`` (advice: ``float32[|A|]``), pure JAX.
+
+    The functional shaping front-end's potential; it reads the base or machine
+    state at any stack depth with :func:`find_state`.
+    """
+
+    def __call__(self, state: Any, params: Any) -> jax.Array:
+        """Φ of a state."""
+        ...
+
+
+class ObsPotential(Protocol):
+    """``(obs_batch) -> float32[N]``: the vector shaping front-end's potential."""
+
+    def __call__(self, obs: Any) -> Any:
+        """Φ of a batch of observations."""
+        ...
 
 
 class EnvPotential(Protocol):

@@ -14,7 +14,12 @@ from gymnasium.vector.utils import batch_space
 from rewardkit.core._autoreset import AutoReset, parse_autoreset_mode
 from rewardkit.core._env import Environment
 
-__all__ = ["JaxToGymnasium", "JaxToGymnasiumVector", "to_gymnasium", "to_gymnasium_vector"]
+__all__ = [
+    "JaxToGymnasium",
+    "JaxToGymnasiumVector",
+    "to_gymnasium",
+    "to_gymnasium_vector",
+]
 
 
 def _host(tree: Any) -> Any:
@@ -81,7 +86,13 @@ class JaxToGymnasium(gym.Env):
         super().reset(seed=seed)
         key = jax.random.key(int(self.np_random.integers(0, 2**31 - 1)))
         self._key, obs, self._state = self._reset(key, self.params)
-        return _host(obs), {}
+        return self._single_obs(_host(obs)), {}
+
+    def _single_obs(self, obs: Any) -> Any:
+        # check_env wants Discrete observations as Python/NumPy int64 scalars.
+        if isinstance(self.observation_space, gym.spaces.Discrete):
+            return np.int64(obs)
+        return obs
 
     def step(self, action: Any):
         """Steps; returns NumPy observations and Python ``float``/``bool``."""
@@ -93,6 +104,7 @@ class JaxToGymnasium(gym.Env):
         obs, reward, terminated, truncated, info = _host(
             (obs, reward, terminated, truncated, info)
         )
+        obs = self._single_obs(obs)
         return obs, float(reward), bool(terminated), bool(truncated), _scalarize(info)
 
     def __repr__(self) -> str:

@@ -24,7 +24,9 @@ class RunningStats(NamedTuple):
     count: jax.Array
 
 
-def init_running_stats(shape: tuple[int, ...] = (), *, count: float = 1e-4) -> RunningStats:
+def init_running_stats(
+    shape: tuple[int, ...] = (), *, count: float = 1e-4
+) -> RunningStats:
     """Fresh statistics: mean 0, variance 1, count 1e-4 (Gymnasium, CleanRL).
 
     Example:

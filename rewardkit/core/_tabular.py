@@ -112,7 +112,9 @@ def _expected_reward(model: TabularModel, reward: Any) -> jax.Array:
     if r.ndim == 3:
         r = jnp.sum(t * r, axis=-1)
     elif r.ndim != 2:
-        raise ConfigError(f"`reward` must have shape [S, A, S] or [S, A]; got {r.shape}.")
+        raise ConfigError(
+            f"`reward` must have shape [S, A, S] or [S, A]; got {r.shape}."
+        )
     if r.shape != t.shape[:2]:
         raise ConfigError(
             f"`reward` must match `transitions` {t.shape}; got shape {r.shape}."

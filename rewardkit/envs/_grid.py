@@ -141,7 +141,9 @@ class GridWorld(Environment):
         self.layout = "\n".join("".join(r) for r in grid)
         self.height, self.width = grid.shape
         h, w = grid.shape
-        self.obs_kind = check_choice("obs", obs, ("index", "coords", "onehot", "planes"))
+        self.obs_kind = check_choice(
+            "obs", obs, ("index", "coords", "onehot", "planes")
+        )
         self._defaults = dict(
             goal_reward=float(goal_reward),
             hazard_reward=float(hazard_reward),
@@ -177,7 +179,9 @@ class GridWorld(Environment):
                 )
         letters = sorted(set(letters) | set(legend))
         if len(letters) > 32:
-            raise ConfigError(f"at most 32 propositions; the layout has {len(letters)}.")
+            raise ConfigError(
+                f"at most 32 propositions; the layout has {len(letters)}."
+            )
         self.proposition_letters = tuple(letters)
         self._propositions = tuple(legend.get(c, c) for c in letters)
         if len(set(self._propositions)) != len(self._propositions):
@@ -208,7 +212,9 @@ class GridWorld(Environment):
         inside = (nr >= 0) & (nr < h) & (nc >= 0) & (nc < w)
         target = np.where(inside, nr.clip(0, h - 1) * w + nc.clip(0, w - 1), 0)
         ok = inside & ~self.walls.ravel()[target] & ~block.reshape(h * w, 4)
-        self.next_cell = np.where(ok, target, np.arange(h * w)[:, None]).astype(np.int32)
+        self.next_cell = np.where(ok, target, np.arange(h * w)[:, None]).astype(
+            np.int32
+        )
         self.is_terminal_cell = self.hazards.ravel() | (
             self.goals.ravel() & self.terminate_on_goal
         )
@@ -351,7 +357,9 @@ class GridWorld(Environment):
         r_next = np.where(
             self.goals.ravel(),
             float(p.goal_reward),
-            np.where(self.hazards.ravel(), float(p.hazard_reward), float(p.step_reward)),
+            np.where(
+                self.hazards.ravel(), float(p.hazard_reward), float(p.step_reward)
+            ),
         )
         reward = np.broadcast_to(r_next[None, None, :], (n, 4, n)).copy()
         term = self.is_terminal_cell

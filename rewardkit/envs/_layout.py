@@ -45,7 +45,9 @@ def parse_layout(layout: str | Sequence[str], allowed: str | None = None) -> np.
     while rows and not rows[-1].strip():
         rows.pop()
     if not rows or not rows[0]:
-        raise ConfigError(f"`layout` must hold at least one non-empty row; got {layout!r}.")
+        raise ConfigError(
+            f"`layout` must hold at least one non-empty row; got {layout!r}."
+        )
     width = len(rows[0])
     for i, row in enumerate(rows):
         if len(row) != width:
