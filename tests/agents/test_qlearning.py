@@ -57,7 +57,7 @@ def test_batched_distinct_pairs_equal_sequential_updates():
     batched, _ = learner.update(state, b)
     seq = state
     for i in range(3):
-        seq, _ = learner.update(seq, jax.tree.map(lambda x: x[i], b))
+        seq, _ = learner.update(seq, jax.tree.map(lambda x, i=i: x[i], b))
     np.testing.assert_allclose(batched.q, seq.q)
 
 
