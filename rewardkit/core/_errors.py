@@ -41,7 +41,7 @@ class RewardkitWarning(UserWarning):
 
 
 def _is_real(value: Any) -> bool:
-    if isinstance(value, bool):
+    if isinstance(value, bool | str | bytes):  # float("0.9") parses; refuse text
         return False
     try:
         f = float(value)

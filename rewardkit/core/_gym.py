@@ -27,6 +27,24 @@ def _host(tree: Any) -> Any:
     return jax.tree.map(lambda x: np.array(x, copy=True), jax.device_get(tree))
 
 
+def _cast(obs: Any, space: gym.Space) -> Any:
+    """Host observations in the exact types Gymnasium's checkers expect.
+
+    ``Discrete`` observations become ``np.int64`` scalars (the passive checker warns
+    on 0-d arrays); arrays take the space's dtype; ``Dict``/``Tuple`` recurse.
+    """
+    if isinstance(space, gym.spaces.Discrete):
+        return np.int64(obs)
+    if isinstance(space, gym.spaces.Dict):
+        return {k: _cast(obs[k], sub) for k, sub in space.spaces.items()}
+    if isinstance(space, gym.spaces.Tuple):
+        return tuple(_cast(o, sub) for o, sub in zip(obs, space.spaces, strict=True))
+    dtype = getattr(space, "dtype", None)
+    if dtype is not None and isinstance(obs, np.ndarray) and obs.dtype != dtype:
+        return obs.astype(dtype)
+    return obs
+
+
 def _scalarize(info: dict[str, Any]) -> dict[str, Any]:
     """0-d info leaves become Python scalars; arrays stay fresh NumPy arrays."""
     out = {}
@@ -86,13 +104,7 @@ class JaxToGymnasium(gym.Env):
         super().reset(seed=seed)
         key = jax.random.key(int(self.np_random.integers(0, 2**31 - 1)))
         self._key, obs, self._state = self._reset(key, self.params)
-        return self._single_obs(_host(obs)), {}
-
-    def _single_obs(self, obs: Any) -> Any:
-        # check_env wants Discrete observations as Python/NumPy int64 scalars.
-        if isinstance(self.observation_space, gym.spaces.Discrete):
-            return np.int64(obs)
-        return obs
+        return _cast(_host(obs), self.observation_space), {}
 
     def step(self, action: Any):
         """Steps; returns NumPy observations and Python ``float``/``bool``."""
@@ -104,7 +116,7 @@ class JaxToGymnasium(gym.Env):
         obs, reward, terminated, truncated, info = _host(
             (obs, reward, terminated, truncated, info)
         )
-        obs = self._single_obs(obs)
+        obs = _cast(obs, self.observation_space)
         return obs, float(reward), bool(terminated), bool(truncated), _scalarize(info)
 
     def __repr__(self) -> str:
@@ -182,7 +194,7 @@ class JaxToGymnasiumVector(gym.vector.VectorEnv):
         super().reset(seed=seed)
         key = jax.random.key(int(self.np_random.integers(0, 2**31 - 1)))
         self._key, obs, self._state = self._reset(key, self.params)
-        return _host(obs), {}
+        return _cast(_host(obs), self.observation_space), {}
 
     def step(self, actions: Any):
         """Steps every sub-env; infos are dicts of arrays with ``_key`` masks."""
@@ -194,6 +206,7 @@ class JaxToGymnasiumVector(gym.vector.VectorEnv):
         obs, reward, terminated, truncated, info = _host(
             (obs, reward, terminated, truncated, info)
         )
+        obs = _cast(obs, self.observation_space)
         final_obs = info.pop("final_obs")
         infos = self._batch_info(info)
         done = terminated | truncated

@@ -187,7 +187,14 @@ def value_iteration(
     _check_gamma(gamma)
     t = jnp.asarray(model.transitions)
     r = _expected_reward(model, reward)
-    terminal = jnp.asarray(model.terminal)
+    return _value_iteration(t, r, jnp.asarray(model.terminal), gamma, tol, max_iters)
+
+
+@jax.jit
+def _value_iteration(t, r, terminal, gamma, tol, max_iters):
+    # Jitted once per shape and dtype: gamma, tol and max_iters are traced, so eager
+    # calls with new values (or new closures) never recompile.
+    gamma = jnp.asarray(gamma, t.dtype)
 
     def backup(v):
         q = r + gamma * jnp.einsum("sat,t->sa", t, v)
@@ -203,7 +210,8 @@ def value_iteration(
         return new, jnp.max(jnp.abs(new - v)), i + 1
 
     v0 = jnp.zeros(t.shape[0], t.dtype)
-    v, _, _ = jax.lax.while_loop(cond, body, (v0, jnp.asarray(jnp.inf, t.dtype), 0))
+    init = (v0, jnp.asarray(jnp.inf, t.dtype), jnp.zeros((), jnp.int32))
+    v, _, _ = jax.lax.while_loop(cond, body, init)
     return v
 
 
