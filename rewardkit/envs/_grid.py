@@ -218,6 +218,11 @@ class GridWorld(Environment):
         self.is_terminal_cell = self.hazards.ravel() | (
             self.goals.ravel() & self.terminate_on_goal
         )
+        self._cell_code = (
+            self.goals.ravel() * 1
+            + self.hazards.ravel() * 2
+            + self.is_terminal_cell * 4
+        ).astype(np.int8)
         if stochastic is None:
             stochastic = bool(slip_prob > 0 or self.slippery.any())
         self.stochastic = bool(stochastic)
@@ -282,15 +287,16 @@ class GridWorld(Environment):
             )
             other = (action + 1 + jnp.minimum((u_dir * 3).astype(jnp.int32), 2)) % 4
             action = jnp.where(u_slip < p, other, action)
-        pos = jnp.asarray(self.next_cell)[state.pos, action]
-        goal = jnp.asarray(self.goals.ravel())[pos]
-        hazard = jnp.asarray(self.hazards.ravel())[pos]
+        pos = jnp.asarray(self.next_cell.ravel())[state.pos * 4 + action]
+        # One gather of a per-cell code (bit 0 goal, bit 1 hazard, bit 2 terminal)
+        # instead of three: the step is a handful of gathers and selects.
+        code = jnp.asarray(self._cell_code)[pos]
         reward = jnp.where(
-            goal,
+            code & 1,
             params.goal_reward,
-            jnp.where(hazard, params.hazard_reward, params.step_reward),
+            jnp.where(code & 2, params.hazard_reward, params.step_reward),
         ).astype(jnp.float32)
-        terminated = jnp.asarray(self.is_terminal_cell)[pos]
+        terminated = (code & 4) > 0
         t = state.t + 1
         truncated = (t >= params.max_steps) & ~terminated
         new = GridState(pos, t)
