@@ -191,8 +191,14 @@ def check_policy_invariance(
     return worst, differ
 
 
-def run(num_seeds: int, num_steps: int, devices: int = 1, seed: int = 0):
-    """Runs every configuration; returns ``{name: metrics}`` (NumPy)."""
+def run(
+    num_seeds: int,
+    num_steps: int,
+    devices: int = 1,
+    seed: int = 0,
+    only: tuple[str, ...] | None = None,
+):
+    """Runs every configuration (or those in ``only``); returns ``{name: metrics}``."""
     config = qlearning.Config(num_envs=1, num_steps=num_steps, gamma=GAMMA)
     env = grid()
     phis = potentials(env)
@@ -207,6 +213,8 @@ def run(num_seeds: int, num_steps: int, devices: int = 1, seed: int = 0):
         jnp.asarray(phis["-manhattan"])[:, None], (env.num_cells, 4)
     )
     jobs += [("Q0=-manhattan", "plain", (twin,))]
+    if only is not None:
+        jobs = [j for j in jobs if j[0] in only]
     for name, prog, args in _common.progress(jobs, desc="configurations"):
         out = _common.run_sharded(trains[prog], keys, *args, devices=devices)
         results[name] = jax.tree.map(np.asarray, out)
