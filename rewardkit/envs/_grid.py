@@ -183,7 +183,7 @@ class GridWorld(Environment):
                 f"at most 32 propositions; the layout has {len(letters)}."
             )
         self.proposition_letters = tuple(letters)
-        self._propositions = tuple(legend.get(c, c) for c in letters)
+        self._propositions = tuple(str(legend.get(c, c)) for c in letters)
         if len(set(self._propositions)) != len(self._propositions):
             raise ConfigError(f"`propositions` names must be unique; got {legend!r}.")
         bit = {c: np.uint32(1 << i) for i, c in enumerate(letters)}
