@@ -17,7 +17,7 @@ Deviation: the dense product ``TabularModel`` of a 41 x 41 map (up to 15 000 sta
 does not fit the core planner, so the product is kept sparse here: V* follows from
 the BFS distances (deterministic moves, reward 1 on acceptance only: V* = γ^(d-1)),
 and the ε-greedy policy is evaluated exactly with a sparse linear solve (SciPy).
-Hierarchy options on HierarchicalCraftWorld are not part of this run (not built).
+Hierarchy options on HierarchicalCraftWorld: `experiments/machines_hierarchical_craftworld.py`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+import networkx as nx
 import numpy as np
 
 from rewardkit.core import ConfigError, array_namespace
@@ -162,7 +163,7 @@ def compile_hierarchy(
     Returns:
       A ``CompiledHierarchy`` with NumPy leaves. Machine r is the r-th name of
       ``h.machines``; state i of machine r is ``h.machines[name].states[i]``;
-      stacks hold ``H = h.height`` frames.
+      stacks hold ``H`` frames, the height of the tallest member.
 
     Raises:
       UnknownPropositionError: a hierarchy proposition is missing from
@@ -201,7 +202,10 @@ def compile_hierarchy(
     names = list(h.machines)
     index = {n: i for i, n in enumerate(names)}
     r_count, s_count = len(names), max(len(m.states) for m in h.machines.values())
-    height, n_labels = h.height, 1 << len(used)
+    # Every member is compiled, so the stack must fit the tallest member, which may
+    # be taller than the root when the hierarchy holds machines the root never calls.
+    height = max(h.height, 1 + nx.dag_longest_path_length(h._call_graph()))
+    n_labels = 1 << len(used)
     in_domain = np.zeros(n_labels, bool)
     in_domain[domain.masks(used)] = True
     to_h = [1 << h.propositions.index(p) for p in used]

@@ -359,3 +359,14 @@ def test_compile_hierarchy_errors():
         compile_hierarchy(coffee())
     with pytest.raises(UnknownPropositionError, match=r"\['b'\]"):
         compile_hierarchy(doubling(2), ("a",))
+
+
+def test_compile_hierarchy_ignores_members_the_root_cannot_call():
+    # Regression: every member is compiled, but the stack was sized by the root's
+    # height, so a shallow root beside taller members raised IndexError.
+    from rewardkit.machines import compile_hierarchy
+    from rewardkit.machines._tasks_craft import hierarchical_craft_task
+
+    h = hierarchical_craft_task("Sugar")  # height 1, 13 members, Cake of height 4
+    compiled = compile_hierarchy(h, h.propositions)
+    assert compiled.res_frames.shape[-2] == 4
