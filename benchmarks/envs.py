@@ -40,7 +40,9 @@ def grid_throughput(num_envs: int, num_steps: int, shaped: bool = False) -> floa
 
     @jax.jit
     def run(key):
-        obs, state = jax.vmap(env.reset, (0, None))(jax.random.split(key, num_envs), params)
+        _, state = jax.vmap(env.reset, (0, None))(
+            jax.random.split(key, num_envs), params
+        )
 
         def body(carry, k):
             state, total = carry
@@ -51,7 +53,9 @@ def grid_throughput(num_envs: int, num_steps: int, shaped: bool = False) -> floa
             )
             return (state, total + r.sum()), None
 
-        (_, total), _ = jax.lax.scan(body, (state, 0.0), jax.random.split(key, num_steps))
+        (_, total), _ = jax.lax.scan(
+            body, (state, 0.0), jax.random.split(key, num_steps)
+        )
         return total
 
     block(run(jax.random.key(0)))
@@ -68,7 +72,9 @@ def qlearning_throughput(seeds: int, envs: int, steps: int) -> float:
         return rk.shaping.functional.PotentialShaping(base, pot, 0.99)
 
     cfg = rk.agents.qlearning.Config(num_envs=envs, num_steps=steps)
-    train = jax.jit(jax.vmap(rk.agents.qlearning.make_train(cfg, make_env), (0, None, None)))
+    train = jax.jit(
+        jax.vmap(rk.agents.qlearning.make_train(cfg, make_env), (0, None, None))
+    )
     keys = jax.random.split(jax.random.key(0), seeds)
     phi = jnp.asarray(-base.bfs_distances(), jnp.float32)
     block(train(keys, 0.0, phi))
@@ -118,14 +124,20 @@ def main(argv=None) -> dict:
     res["grid_shaped_Msteps_s"] = shaped / 1e6
     res["shaping_in_scan_cost_pct"] = 100 * (plain / shaped - 1)
     print(f"GridWorld {n} envs x {t} steps: {plain / 1e6:.1f} M env-steps/s (bar 50 M)")
-    print(f"  with functional PotentialShaping: {shaped / 1e6:.1f} M ({res['shaping_in_scan_cost_pct']:+.1f} %, bar <= 10 %)")
+    print(
+        f"  with functional PotentialShaping: {shaped / 1e6:.1f} M ({res['shaping_in_scan_cost_pct']:+.1f} %, bar <= 10 %)"
+    )
     s, e, t = (4, 8, 500) if q else (32, 32, 2000)
     ql = qlearning_throughput(s, e, t)
     res["qlearning_Msteps_s"] = ql / 1e6
-    print(f"Q-learning + shaping, {s} seeds x {e} envs x {t} steps: {ql / 1e6:.2f} M env-steps/s (bar 2 M)")
+    print(
+        f"Q-learning + shaping, {s} seeds x {e} envs x {t} steps: {ql / 1e6:.2f} M env-steps/s (bar 2 M)"
+    )
     raw, gym_us = adapter_step_us(200 if q else 2000)
     res["jit_loop_us"], res["to_gymnasium_us"] = raw, gym_us
-    print(f"Python loop over jitted step: {raw:.1f} µs/step; to_gymnasium: {gym_us:.1f} µs/step ({gym_us / raw:.2f}x; bar <= 3x of 13.4 µs)")
+    print(
+        f"Python loop over jitted step: {raw:.1f} µs/step; to_gymnasium: {gym_us:.1f} µs/step ({gym_us / raw:.2f}x; bar <= 3x of 13.4 µs)"
+    )
     return res
 
 

@@ -2,4 +2,17 @@
 
 Run ``python -m experiments list`` to see them and ``python -m experiments NAME
 [--quick]`` to run one. Each writes a CSV and a PNG under ``results/NAME/``.
+
+Importing this package turns off XLA:CPU's concurrency-optimised scheduler (before
+JAX starts its backend): on jax 0.10 it deadlocked some vmapped programs here (0 %
+CPU, every thread waiting), and turning it off fixed every case seen. The test
+suite and the benchmarks import it for the same reason.
 """
+
+import os
+
+_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
+if "xla_cpu_enable_concurrency_optimized_scheduler" not in os.environ.get(
+    "XLA_FLAGS", ""
+):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()

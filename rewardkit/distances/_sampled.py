@@ -1,0 +1,484 @@
+"""Sample-based EPIC, DARD and STARC-VAL for large or continuous spaces.
+
+Rewards are callables ``reward_fn(s, a, s_next) -> r`` vectorised over a leading
+axis (JAX-traceable ones are jitted, NumPy ones run eagerly). Both rewards are
+evaluated on the same samples (paired keys).
+
+What each estimator needs: EPIC needs R at arbitrary (s, a, s'); DARD and
+STARC-VAL need a simulator or model (``next_state``); STARC-VAL also needs V^π of
+each reward (``value_fn``, e.g. from TD learning).
+
+Monte-Carlo norms of noise are positive, so every estimate is **biased upward**:
+a shaped reward whose true distance is 0 still gets a positive value (the
+authors' Reacher runs report 0.69–0.90). ``Estimate.noise_floor`` estimates that
+bias: the distance between R1 and R1 plus a random linear shaping on the same
+samples; read estimates relative to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rewardkit.core import check_positive_int
+from rewardkit.distances._mdp import TabularMDP
+
+__all__ = [
+    "Estimate",
+    "Sampler",
+    "sampled_dard_distance",
+    "sampled_epic_distance",
+    "sampled_starc_val_distance",
+    "tabular_samplers",
+]
+
+
+class Sampler(NamedTuple):
+    """``sample(key, n) -> pytree`` with a leading axis n.
+
+    Attributes:
+      sample: the sampling function.
+    """
+
+    sample: Callable[[jax.Array, int], Any]
+
+
+class Estimate(NamedTuple):
+    """A Monte-Carlo distance estimate.
+
+    Attributes:
+      value: the mean over seeds.
+      stderr: the standard error over seeds (0 for one seed).
+      noise_floor: the estimated distance between R1 and R1 + γΦ(s') − Φ(s) for
+        a random linear Φ on the same samples (true value 0): the upward bias.
+    """
+
+    value: float
+    stderr: float
+    noise_floor: float
+
+
+_COMPILED: dict = {}
+_EAGER_ERRORS = (
+    jax.errors.TracerArrayConversionError,
+    jax.errors.ConcretizationTypeError,
+)
+
+
+def _eager(fn: Callable[..., Any]) -> Callable[..., jax.Array]:
+    return lambda *args: jnp.asarray(fn(*(np.asarray(x) for x in args)))
+
+
+def _traced(fn: Callable[..., Any]) -> Callable[..., jax.Array]:
+    return fn
+
+
+def _run_seeds(build: Callable, cache_key: tuple, key: jax.Array, n_seeds: int):
+    """Runs ``build(wrap)(seed_key) -> (value, floor)`` over seeds.
+
+    JAX-traceable callables: one jitted program per configuration, cached (so
+    repeated calls with the same callables and samplers never recompile). NumPy
+    callables: the same code eagerly, converting their inputs to NumPy.
+    """
+    keys = jax.random.split(key, check_positive_int("n_seeds", n_seeds))
+    fn = _COMPILED.get(cache_key)
+    if fn is None:
+        fn = jax.jit(build(_traced))
+    try:
+        out = [fn(k) for k in keys]
+        if len(_COMPILED) > 64:
+            _COMPILED.clear()
+        _COMPILED[cache_key] = fn
+    except _EAGER_ERRORS:
+        eager = build(_eager)
+        out = [eager(k) for k in keys]
+    values = [float(v) for v, _ in out]
+    floors = [float(f) for _, f in out]
+    return _summary(values, floors)
+
+
+def tabular_samplers(mdp: TabularMDP) -> dict[str, Any]:
+    """Samplers of a tabular MDP: uniform D_S, D_A, coverage (s, a) × T, model.
+
+    Args:
+      mdp: the MDP (its ``state_dist``/``action_dist`` if set, else uniform).
+
+    Returns:
+      ``{"state": Sampler, "action": Sampler, "coverage": Sampler,
+      "next_state": (key, s, a) -> s'}`` over int32 states and actions.
+
+    Example:
+      >>> from rewardkit.distances import make_mdp
+      >>> smp = tabular_samplers(make_mdp(np.full((3, 2, 3), 1 / 3), 0.9))
+      >>> s, a, s2 = smp["coverage"].sample(jax.random.key(0), 5)
+      >>> s.shape, int(smp["next_state"](jax.random.key(1), s, a).shape[0])
+      ((5,), 5)
+    """
+    t = jnp.asarray(np.asarray(mdp.transitions, np.float64), jnp.float32)
+    s_n, a_n, _ = t.shape
+    ds = None if mdp.state_dist is None else jnp.log(jnp.asarray(mdp.state_dist))
+    da = None if mdp.action_dist is None else jnp.log(jnp.asarray(mdp.action_dist))
+
+    def draw(key, n, logits, size):
+        if logits is None:
+            return jax.random.randint(key, (n,), 0, size, jnp.int32)
+        return jax.random.categorical(key, logits, shape=(n,)).astype(jnp.int32)
+
+    def next_state(key, s, a):
+        logits = jnp.log(t[s, a])
+        return jax.random.categorical(key, logits).astype(jnp.int32)
+
+    def coverage(key, n):
+        k1, k2, k3 = jax.random.split(key, 3)
+        s = jax.random.randint(k1, (n,), 0, s_n, jnp.int32)
+        a = jax.random.randint(k2, (n,), 0, a_n, jnp.int32)
+        return s, a, next_state(k3, s, a)
+
+    return {
+        "state": Sampler(lambda key, n: draw(key, n, ds, s_n)),
+        "action": Sampler(lambda key, n: draw(key, n, da, a_n)),
+        "coverage": Sampler(coverage),
+        "next_state": next_state,
+    }
+
+
+def _pearson(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Stable D_ρ = ½‖x̂ − ŷ‖ under the empirical distribution."""
+
+    def std(v):
+        v = v - jnp.mean(v)
+        n = jnp.sqrt(jnp.mean(v * v))
+        return jnp.where(n > 0, v / jnp.where(n > 0, n, 1.0), 0.0)
+
+    return 0.5 * jnp.sqrt(jnp.mean((std(x) - std(y)) ** 2))
+
+
+def _random_potential(key: jax.Array, example: Any) -> Callable[[Any], jax.Array]:
+    feat = np.asarray(example).reshape(np.shape(example)[0], -1).shape[1]
+    w = jax.random.normal(key, (feat,))
+
+    def phi(x):
+        x = jnp.asarray(x, jnp.float32)
+        return x.reshape(x.shape[0], -1) @ w
+
+    return phi
+
+
+def _summary(values: list, floors: list) -> Estimate:
+    """Mean, standard error and mean noise floor over seeds."""
+    v = np.asarray(values, np.float64)
+    se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    return Estimate(float(v.mean()), se, float(np.mean(floors)))
+
+
+def _coverage(sampler: Sampler, key: jax.Array, n: int, ignore_terminations: bool):
+    out = sampler.sample(key, n)
+    s, a, s2 = out[0], out[1], out[2]
+    done = out[3] if len(out) > 3 and not ignore_terminations else None
+    live = 1.0 if done is None else 1.0 - jnp.asarray(done, jnp.float32)
+    return s, a, s2, live
+
+
+def _repeat(x: Any, n: int) -> Any:
+    return jnp.repeat(jnp.asarray(x), n, axis=0)
+
+
+def _tile(x: Any, n: int) -> Any:
+    x = jnp.asarray(x)
+    return jnp.tile(x, (n,) + (1,) * (x.ndim - 1))
+
+
+def sampled_epic_distance(
+    key: jax.Array,
+    reward_fn1: Callable[..., Any],
+    reward_fn2: Callable[..., Any],
+    *,
+    gamma: float,
+    state_sampler: Sampler,
+    action_sampler: Sampler,
+    coverage_sampler: Sampler,
+    n_samples: int = 4096,
+    n_coverage: int = 4096,
+    n_seeds: int = 3,
+    ignore_terminations: bool = False,
+) -> Estimate:
+    """Sample-based D_EPIC ([EPIC-code] ``epic_sample.py``).
+
+    Per seed: M pairs (u_j, x'_j) ~ D_A⊗D_S and M states x_i ~ D_S give
+    m̂(x) = mean_j R(x, u_j, x'_j); on B coverage samples,
+    Ĉ = R(s,a,s') + γm̂(s') − m̂(s) − γ·mean_i m̂(x_i), then the stable D_ρ. Costs
+    2BM + M² reward calls per reward. m̂(s') is 0 where the coverage sampler's
+    optional 4th output ``terminated`` is set, unless ``ignore_terminations``
+    ([EPIC-code] rewrites dones to False). Biased upward (see the module notes).
+
+    Args:
+      key: PRNG key (the same samples serve both rewards).
+      reward_fn1: ``(s, a, s') -> r``, vectorised.
+      reward_fn2: likewise.
+      gamma: γ.
+      state_sampler: D_S.
+      action_sampler: D_A.
+      coverage_sampler: ``(s, a, s'[, terminated])`` batches.
+      n_samples: M.
+      n_coverage: B.
+      n_seeds: independent repetitions.
+      ignore_terminations: treat every transition as non-terminal.
+
+    Returns:
+      :class:`Estimate`.
+
+    Example:
+      >>> from rewardkit.distances import make_mdp
+      >>> smp = tabular_samplers(make_mdp(np.full((3, 2, 3), 1 / 3), 0.9))
+      >>> table = jnp.asarray(np.random.default_rng(0).normal(size=(3, 2, 3)))
+      >>> def r1(s, a, s2): return table[s, a, s2]
+      >>> def r2(s, a, s2): return -table[s, a, s2]
+      >>> est = sampled_epic_distance(jax.random.key(0), r1, r2, gamma=0.9,
+      ...     state_sampler=smp["state"], action_sampler=smp["action"],
+      ...     coverage_sampler=smp["coverage"], n_samples=64, n_coverage=64)
+      >>> round(est.value, 3)
+      1.0
+    """
+    m = check_positive_int("n_samples", n_samples)
+    b = check_positive_int("n_coverage", n_coverage)
+
+    def build(wrap):
+        f1, f2 = wrap(reward_fn1), wrap(reward_fn2)
+
+        def one(k):
+            ks = jax.random.split(k, 5)
+            xs, us = state_sampler.sample(ks[0], m), action_sampler.sample(ks[1], m)
+            x2s = state_sampler.sample(ks[2], m)
+            s, a, s2, live = _coverage(coverage_sampler, ks[3], b, ignore_terminations)
+            phi = _random_potential(ks[4], s)
+
+            def m_hat(f, x):
+                n = jnp.shape(x)[0]
+                vals = f(_repeat(x, m), _tile(us, n), _tile(x2s, n))
+                return jnp.mean(jnp.reshape(vals, (n, m)), axis=1)
+
+            def canon(f):
+                return (
+                    f(s, a, s2)
+                    + gamma * live * m_hat(f, s2)
+                    - m_hat(f, s)
+                    - gamma * jnp.mean(m_hat(f, xs))
+                )
+
+            def shaped(x, u, x2):
+                return f1(x, u, x2) + gamma * phi(x2) - phi(x)
+
+            c1 = canon(f1)
+            return _pearson(c1, canon(f2)), _pearson(c1, canon(shaped))
+
+        return one
+
+    cache = (
+        "epic",
+        reward_fn1,
+        reward_fn2,
+        float(gamma),
+        state_sampler,
+        action_sampler,
+        coverage_sampler,
+        m,
+        b,
+        ignore_terminations,
+    )
+    return _run_seeds(build, cache, key, n_seeds)
+
+
+def sampled_dard_distance(
+    key: jax.Array,
+    reward_fn1: Callable[..., Any],
+    reward_fn2: Callable[..., Any],
+    *,
+    gamma: float,
+    action_sampler: Sampler,
+    coverage_sampler: Sampler,
+    next_state: Callable[..., Any],
+    n_samples: int = 4096,
+    n_coverage: int = 4096,
+    n_seeds: int = 3,
+) -> Estimate:
+    """Sample-based D_DARD ([STARC-code] ``src/continuous/canon/dard.py``).
+
+    Per coverage sample (s, a, s') and M actions u_j ~ D_A: S'_j ~ T(s, u_j) and
+    S''_j ~ T(s', u_j) (the same u_j in both draws); û(x) = mean_j R(x, u_j,
+    X'_j), K̂ = mean_j R(S'_j, u_j, S''_j) and Ĉ = R + γû(s') − û(s) − γK̂, then
+    the stable D_ρ under the coverage. Needs a simulator or model
+    (``next_state(key, s, a) -> s'``, vectorised). Biased upward.
+
+    Args:
+      key: PRNG key.
+      reward_fn1: ``(s, a, s') -> r``, vectorised.
+      reward_fn2: likewise.
+      gamma: γ.
+      action_sampler: D_A.
+      coverage_sampler: ``(s, a, s')`` batches.
+      next_state: ``(key, s, a) -> s'``.
+      n_samples: M.
+      n_coverage: B.
+      n_seeds: repetitions.
+
+    Returns:
+      :class:`Estimate`.
+
+    Example:
+      >>> from rewardkit.distances import make_mdp
+      >>> smp = tabular_samplers(make_mdp(np.full((3, 2, 3), 1 / 3), 0.9))
+      >>> table = jnp.asarray(np.random.default_rng(0).normal(size=(3, 2, 3)))
+      >>> def r1(s, a, s2): return table[s, a, s2]
+      >>> est = sampled_dard_distance(jax.random.key(0), r1, r1, gamma=0.9,
+      ...     action_sampler=smp["action"], coverage_sampler=smp["coverage"],
+      ...     next_state=smp["next_state"], n_samples=32, n_coverage=32)
+      >>> est.value
+      0.0
+    """
+    m = check_positive_int("n_samples", n_samples)
+    b = check_positive_int("n_coverage", n_coverage)
+
+    def build(wrap):
+        f1, f2 = wrap(reward_fn1), wrap(reward_fn2)
+
+        def one(k):
+            ks = jax.random.split(k, 5)
+            s, a, s2, _ = _coverage(coverage_sampler, ks[0], b, True)
+            us = _tile(action_sampler.sample(ks[1], m), b)  # same u_j per row
+            rs, rs2 = _repeat(s, m), _repeat(s2, m)
+            x1 = next_state(ks[2], rs, us)  # S' ~ T(s, u)
+            x2 = next_state(ks[3], rs2, us)  # S'' ~ T(s', u)
+            phi = _random_potential(ks[4], s)
+
+            def canon(f):
+                u_s = jnp.mean(jnp.reshape(f(rs, us, x1), (b, m)), axis=1)
+                u_s2 = jnp.mean(jnp.reshape(f(rs2, us, x2), (b, m)), axis=1)
+                kk = jnp.mean(jnp.reshape(f(x1, us, x2), (b, m)), axis=1)
+                return f(s, a, s2) + gamma * u_s2 - u_s - gamma * kk
+
+            def shaped(x, u, y):
+                return f1(x, u, y) + gamma * phi(y) - phi(x)
+
+            c1 = canon(f1)
+            return _pearson(c1, canon(f2)), _pearson(c1, canon(shaped))
+
+        return one
+
+    cache = (
+        "dard",
+        reward_fn1,
+        reward_fn2,
+        float(gamma),
+        action_sampler,
+        coverage_sampler,
+        next_state,
+        m,
+        b,
+    )
+    return _run_seeds(build, cache, key, n_seeds)
+
+
+def sampled_starc_val_distance(
+    key: jax.Array,
+    reward_fn1: Callable[..., Any],
+    reward_fn2: Callable[..., Any],
+    *,
+    gamma: float,
+    value_fn1: Callable[[Any], Any],
+    value_fn2: Callable[[Any], Any],
+    coverage_sampler: Sampler,
+    next_state: Callable[..., Any],
+    n_next: int = 1,
+    n_coverage: int = 4096,
+    n_seeds: int = 3,
+) -> Estimate:
+    """Sample-based STARC-VAL with L2 ([STARC-code] ``src/continuous/canon/val.py``).
+
+    Â(s, a) = mean_k[R(s, a, s'_k) + γV(s'_k)] − V(s) with s'_k ~ next_state
+    (k = 1 for deterministic dynamics) on B coverage pairs (s, a); n̂ = √mean Â²
+    and d = √mean(Â1/n̂1 − Â2/n̂2)². V^π of each reward comes from ``value_fn``
+    (exact values, or a TD fit). Biased upward.
+
+    Args:
+      key: PRNG key.
+      reward_fn1: ``(s, a, s') -> r``, vectorised.
+      reward_fn2: likewise.
+      gamma: γ.
+      value_fn1: ``(s) -> V^π_{R1}(s)``, vectorised.
+      value_fn2: likewise for R2.
+      coverage_sampler: yields ``(s, a, ...)``; only s and a are used.
+      next_state: ``(key, s, a) -> s'``.
+      n_next: next-state samples per (s, a).
+      n_coverage: B.
+      n_seeds: repetitions.
+
+    Returns:
+      :class:`Estimate` (distance in [0, 2]).
+
+    Example:
+      >>> from rewardkit.distances import make_mdp, cached_policy_evaluation
+      >>> mdp = make_mdp(np.full((3, 2, 3), 1 / 3), 0.9)
+      >>> smp = tabular_samplers(mdp)
+      >>> table = jnp.asarray(np.random.default_rng(0).normal(size=(3, 2, 3)))
+      >>> v = cached_policy_evaluation(table, mdp)
+      >>> est = sampled_starc_val_distance(jax.random.key(0),
+      ...     lambda s, a, s2: table[s, a, s2], lambda s, a, s2: -table[s, a, s2],
+      ...     gamma=0.9, value_fn1=lambda s: v[s], value_fn2=lambda s: -v[s],
+      ...     coverage_sampler=smp["coverage"], next_state=smp["next_state"],
+      ...     n_next=4, n_coverage=64)
+      >>> round(est.value, 3)
+      2.0
+    """
+    kn = check_positive_int("n_next", n_next)
+    b = check_positive_int("n_coverage", n_coverage)
+
+    def build(wrap):
+        f1, f2 = wrap(reward_fn1), wrap(reward_fn2)
+        v1, v2 = wrap(value_fn1), wrap(value_fn2)
+
+        def one(k):
+            ks = jax.random.split(k, 3)
+            out = coverage_sampler.sample(ks[0], b)
+            s, a = out[0], out[1]
+            rs, ra = _repeat(s, kn), _repeat(a, kn)
+            s2 = next_state(ks[1], rs, ra)
+            phi = _random_potential(ks[2], s)
+
+            def adv(f, v):
+                q = jnp.reshape(f(rs, ra, s2) + gamma * v(s2), (b, kn)).mean(axis=1)
+                return q - v(s)
+
+            def unit(x):
+                n = jnp.sqrt(jnp.mean(x * x))
+                return jnp.where(n > 0, x / jnp.where(n > 0, n, 1.0), 0.0)
+
+            def shaped_r(x, u, y):
+                return f1(x, u, y) + gamma * phi(y) - phi(x)
+
+            def shaped_v(x):
+                return v1(x) - phi(x)  # shaping by Φ shifts V^π by −Φ
+
+            a1 = unit(adv(f1, v1))
+            d = jnp.sqrt(jnp.mean((a1 - unit(adv(f2, v2))) ** 2))
+            floor = jnp.sqrt(jnp.mean((a1 - unit(adv(shaped_r, shaped_v))) ** 2))
+            return d, floor
+
+        return one
+
+    cache = (
+        "val",
+        reward_fn1,
+        reward_fn2,
+        value_fn1,
+        value_fn2,
+        float(gamma),
+        coverage_sampler,
+        next_state,
+        kn,
+        b,
+    )
+    return _run_seeds(build, cache, key, n_seeds)
