@@ -7,6 +7,31 @@ loops are ``make_train(config) -> train(key, *swept)`` in each learner's module
 """
 
 from rewardkit.agents import ppo, qlearning
+from rewardkit.agents._crm import (
+    CounterfactualConfig,
+    counterfactual_q_learning,
+    make_counterfactual_train,
+    shape_machine_batch,
+)
+from rewardkit.agents._hierarchy_option_tables import (
+    HierarchyOptions,
+    hierarchy_options,
+    reachable_hierarchy,
+)
+from rewardkit.agents._hierarchy_options import (
+    HierarchyOptionsState,
+    hierarchy_option_learner,
+)
+from rewardkit.agents._hierarchy_options_train import (
+    HierarchyOptionsConfig,
+    make_hierarchy_options_train,
+)
+from rewardkit.agents._options import (
+    EdgeOptionsConfig,
+    EdgeOptionsState,
+    edge_option_learner,
+    make_edge_options_train,
+)
 from rewardkit.agents._qlearning import (
     Learner,
     QLearningConfig,
@@ -15,10 +40,25 @@ from rewardkit.agents._qlearning import (
 )
 
 __all__ = [
+    "CounterfactualConfig",
+    "EdgeOptionsConfig",
+    "EdgeOptionsState",
+    "HierarchyOptions",
+    "HierarchyOptionsConfig",
+    "HierarchyOptionsState",
     "Learner",
     "QLearningConfig",
     "QLearningState",
+    "counterfactual_q_learning",
+    "edge_option_learner",
+    "hierarchy_option_learner",
+    "hierarchy_options",
+    "make_counterfactual_train",
+    "make_edge_options_train",
+    "make_hierarchy_options_train",
     "ppo",
     "q_learning",
     "qlearning",
+    "reachable_hierarchy",
+    "shape_machine_batch",
 ]
