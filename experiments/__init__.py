@@ -6,7 +6,9 @@ Run ``python -m experiments list`` to see them and ``python -m experiments NAME
 Importing this package turns off XLA:CPU's concurrency-optimised scheduler (before
 JAX starts its backend): on jax 0.10 it deadlocked some vmapped programs here (0 %
 CPU, every thread waiting), and turning it off fixed every case seen. The test
-suite and the benchmarks import it for the same reason.
+suite and the benchmarks import it for the same reason. Set
+``REWARDKIT_KEEP_XLA_FLAGS=1`` to leave ``XLA_FLAGS`` untouched (e.g. on a jaxlib
+that no longer knows the flag).
 """
 
 import os
