@@ -14,7 +14,6 @@ that no longer knows the flag).
 import os
 
 _FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
-if "xla_cpu_enable_concurrency_optimized_scheduler" not in os.environ.get(
-    "XLA_FLAGS", ""
-):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + _FLAG).strip()
+_flags = os.environ.get("XLA_FLAGS", "")
+if not os.environ.get("REWARDKIT_KEEP_XLA_FLAGS") and _FLAG.split("=")[0] not in _flags:
+    os.environ["XLA_FLAGS"] = (_flags + " " + _FLAG).strip()
