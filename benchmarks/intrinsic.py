@@ -65,16 +65,26 @@ def flops(name: str, b: int, preset=None, d_in=147, hidden=256, latent=128, acti
 def record_rollout(num_envs: int, steps: int, seed: int = 0):
     """A random-policy rollout of DoorKey-8x8 with flat observations (NumPy)."""
     import gymnasium as gym
-    import minigrid  # noqa: F401
     import numpy as np
-    from minigrid.wrappers import ImgObsWrapper
 
-    envs = gym.make_vec(
-        "MiniGrid-DoorKey-8x8-v0",
-        num_envs=num_envs,
-        vectorization_mode="sync",
-        wrappers=[ImgObsWrapper, gym.wrappers.FlattenObservation],
-    )
+    try:
+        import minigrid  # noqa: F401
+        from minigrid.wrappers import ImgObsWrapper
+
+        envs = gym.make_vec(
+            "MiniGrid-DoorKey-8x8-v0",
+            num_envs=num_envs,
+            vectorization_mode="sync",
+            wrappers=[ImgObsWrapper, gym.wrappers.FlattenObservation],
+        )
+    except ImportError:  # e.g. the GPU machine: rewardkit's DoorKey has the same view
+        import rewardkit as rk
+
+        envs = gym.wrappers.vector.FlattenObservation(
+            rk.core.to_gymnasium_vector(
+                rk.envs.DoorKey(8), None, num_envs, autoreset_mode="NextStep"
+            )
+        )
     obs, _ = envs.reset(seed=seed)
     envs.action_space.seed(seed)
     rows = {k: [] for k in ("obs", "action", "next_obs", "terminated", "truncated")}

@@ -22,11 +22,15 @@ import time
 
 import gymnasium as gym
 import jax
-import minigrid  # noqa: F401 - registers the MiniGrid ids
-import numpy as np
 
 import rewardkit as rk
-from benchmarks._timing import block, machine
+from benchmarks._timing import (
+    FrozenStep,
+    alternating_step_ns,
+    block,
+    blocked_step_ns,
+    machine,
+)
 from rewardkit.machines import MiniGridLabeler, RewardMachine
 
 ENV_ID = "MiniGrid-DoorKey-6x6-v0"
@@ -47,61 +51,26 @@ def product(env: gym.Env) -> gym.Env:
 
 
 def minigrid_overhead(num_steps: int) -> dict[str, float]:
+    import minigrid  # noqa: F401 - registers the MiniGrid ids (only this part needs it)
+
     """Median per-step µs of the unwrapped env and the product env."""
     envs = {
         "unwrapped": gym.make(ENV_ID),
         "rk.machines.ProductEnv": product(gym.make(ENV_ID)),
     }
-    for env in envs.values():
-        env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    actions = rng.integers(0, 7, size=num_steps)
-    clock = time.perf_counter_ns
-    names = list(envs)
-    times = {name: [] for name in envs}
-    for k, a in enumerate(actions):
-        a = int(a)
-        for name in names[k % 2 :] + names[: k % 2]:  # alternate who runs first
-            env = envs[name]
-            t0 = clock()
-            _, _, term, trunc, _ = env.step(a)
-            times[name].append(clock() - t0)
-            if term or trunc:
-                env.reset()
+    times = alternating_step_ns(envs, num_steps)
     return {name: statistics.median(t) / 1e3 for name, t in times.items()}
-
-
-class FrozenStep(gym.Wrapper):
-    """Replays the last real step at ~zero cost; ``unwrapped`` stays MiniGrid."""
-
-    def reset(self, *, seed=None, options=None):
-        out = self.env.reset(seed=seed, options=options)
-        self._last = self.env.step(2)
-        return out
-
-    def step(self, action):
-        obs, reward, _, _, info = self._last
-        return obs, reward, False, False, info
 
 
 def isolated_overhead(num_steps: int) -> float:
     """Median µs per step the product wrapper adds over a zero-cost inner step."""
-    frozen, wrapped = (
-        FrozenStep(gym.make(ENV_ID)),
-        product(FrozenStep(gym.make(ENV_ID))),
+    med = blocked_step_ns(
+        {
+            "frozen": FrozenStep(gym.make(ENV_ID)),
+            "product": product(FrozenStep(gym.make(ENV_ID))),
+        },
+        num_steps,
     )
-    frozen.reset(seed=0)
-    wrapped.reset(seed=0)
-    clock = time.perf_counter_ns
-    times = {"frozen": [], "product": []}
-    for _ in range(max(num_steps // 100, 1)):
-        for name, env in (("frozen", frozen), ("product", wrapped)):
-            step = env.step
-            t0 = clock()
-            for _ in range(100):
-                step(2)
-            times[name].append((clock() - t0) / 100)
-    med = {k: statistics.median(v) for k, v in times.items()}
     return (med["product"] - med["frozen"]) / 1e3
 
 

@@ -22,54 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks._timing import best_of, block, machine
+from experiments.machines_flat_vs_hierarchy import doubling
 from rewardkit.machines import (
-    HierarchicalRewardMachine,
-    LabelDomain,
-    RewardMachine,
     compile,
     label_to_mask,
 )
-
-PROPS = ("a", "b", "c", "d", "e", "f", "g", "n")
-
-
-def office_t3() -> RewardMachine:
-    """Coffee and mail in any order, then the office; plants reject."""
-    edges = [
-        ("u0", "u2", "e & !n"),
-        ("u0", "u3", "!e & f & !n"),
-        ("u2", "u4", "f & !n"),
-        ("u3", "u4", "e & !n"),
-        ("u4", "acc", "g & !n", 1.0),
-    ] + [(u, "rej", "n") for u in ("u0", "u2", "u3", "u4")]
-    return RewardMachine.from_edges(
-        edges,
-        initial="u0",
-        accepting=["acc"],
-        rejecting=["rej"],
-        propositions=PROPS,
-        label_domain=LabelDomain.at_most_one(PROPS),
-    )
-
-
-def doubling(h: int) -> HierarchicalRewardMachine:
-    machines = {
-        "M1": {
-            "initial": "u0",
-            "accepting": ["acc"],
-            "edges": [("u0", "u1", "a"), ("u1", "acc", "b")],
-        }
-    }
-    for k in range(2, h + 1):
-        machines[f"M{k}"] = {
-            "initial": "u0",
-            "accepting": ["acc"],
-            "edges": [
-                {"source": "u0", "target": "u1", "call": f"M{k - 1}"},
-                {"source": "u1", "target": "acc", "call": f"M{k - 1}"},
-            ],
-        }
-    return HierarchicalRewardMachine(f"M{h}", machines, propositions=("a", "b"))
+from rewardkit.machines.tasks import OFFICE_PROPOSITIONS, office_tasks
 
 
 def per_step(fn, labels, state) -> float:
@@ -92,12 +50,12 @@ def main(argv=None) -> None:
     batch, scan = (256, 100) if args.quick else (args.batch, args.scan)
     print(f"machine: {machine()}")
 
-    m = office_t3()
+    m = office_tasks()[2]  # coffee and mail in any order, then the office
     cm = compile(m)
     rng = np.random.default_rng(0)
     domain = m.label_domain.labels()
     sets = [domain[i] for i in rng.integers(0, len(domain), steps)]
-    raws = [np.uint32(label_to_mask(x, PROPS)) for x in sets]
+    raws = [np.uint32(label_to_mask(x, OFFICE_PROPOSITIONS)) for x in sets]
 
     def graph(u, label):
         v, _ = m.step(u, label)
@@ -134,7 +92,8 @@ def main(argv=None) -> None:
     rollout = jax.jit(rollout)
     labels = jnp.asarray(
         rng.choice(
-            np.asarray([label_to_mask(x, PROPS) for x in domain]), (scan, batch)
+            np.asarray([label_to_mask(x, OFFICE_PROPOSITIONS) for x in domain]),
+            (scan, batch),
         ),
         jnp.uint32,
     )

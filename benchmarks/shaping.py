@@ -25,28 +25,18 @@ if __package__ in (None, ""):  # run as `python benchmarks/shaping.py`
 
 import gymnasium as gym
 import jax
-import jax.numpy as jnp
 import minigrid  # noqa: F401 - registers the MiniGrid ids
 import numpy as np
 
 import rewardkit as rk
-from benchmarks._timing import block, machine
-from rewardkit.core import AutoReset
-from rewardkit.envs import GridWorld
-
-GRID_8X8 = """
-########
-#S.....#
-#......#
-#......#
-#.....##
-#......#
-#.....G#
-########"""
-GRID_8X8 = "\n".join(
-    row if i != 4 else "#" + "#" * 5 + ".#"
-    for i, row in enumerate(GRID_8X8.strip().split("\n"))
+from benchmarks._timing import (
+    FrozenStep,
+    alternating_step_ns,
+    block,
+    blocked_step_ns,
+    machine,
 )
+from benchmarks.envs import grid_program
 
 
 class PlainPBRS(gym.Wrapper):
@@ -81,110 +71,32 @@ def minigrid_overhead(num_steps: int, env_id: str = "MiniGrid-DoorKey-8x8-v0"):
             gym.make(env_id), rk.shaping.minigrid.bfs_to_goal(), 0.99
         ),
     }
-    times = {name: [] for name in envs}
-    for env in envs.values():
-        # One seed for all: identical layouts and, with the same actions, identical
-        # trajectories, so the three envs do the same MiniGrid work every step.
-        env.reset(seed=0)
-    rng = np.random.default_rng(0)
-    actions = rng.integers(0, 7, size=num_steps)
-    clock = time.perf_counter_ns
-    names = list(envs)
-    for k, a in enumerate(actions):
-        a = int(a)
-        # Rotate the order so that no env always runs first (cache warmth).
-        for name in names[k % 3 :] + names[: k % 3]:
-            env = envs[name]
-            t0 = clock()
-            _, _, term, trunc, _ = env.step(a)
-            times[name].append(clock() - t0)
-            if term or trunc:
-                env.reset()
+    times = alternating_step_ns(envs, num_steps)
     return {name: statistics.median(t) / 1e3 for name, t in times.items()}, {
         name: float(np.percentile(t, 90)) / 1e3 for name, t in times.items()
     }
 
 
-class FrozenStep(gym.Wrapper):
-    """Replays the last real step at ~zero cost; ``unwrapped`` stays the MiniGrid env.
-
-    Wrapping it isolates a shaping wrapper's own per-step cost (the potential still
-    reads the real ``agent_pos``, ``carrying`` and door).
-    """
-
-    def reset(self, *, seed=None, options=None):
-        out = self.env.reset(seed=seed, options=options)
-        self._last = self.env.step(2)
-        return out
-
-    def step(self, action):
-        obs, reward, _, _, info = self._last
-        return obs, reward, False, False, info
-
-
 def isolated_overhead(num_steps: int, env_id: str = "MiniGrid-DoorKey-8x8-v0"):
-    """Median ns per step added by each wrapper over a zero-cost inner step."""
-    envs = {
-        "frozen step": FrozenStep(gym.make(env_id)),
-        "rk.shaping.PotentialShaping": rk.shaping.PotentialShaping(
-            FrozenStep(gym.make(env_id)), rk.shaping.minigrid.bfs_to_goal(), 0.99
-        ),
-        "plain Python PBRS": PlainPBRS(
-            FrozenStep(gym.make(env_id)), rk.shaping.minigrid.bfs_to_goal(), 0.99
-        ),
-    }
-    for env in envs.values():
-        env.reset(seed=0)
-    clock = time.perf_counter_ns
-    times = {name: [] for name in envs}
-    for _ in range(num_steps // 100):
-        for name, env in envs.items():
-            step = env.step
-            t0 = clock()
-            for _ in range(100):
-                step(2)
-            times[name].append((clock() - t0) / 100)
-    med = {name: statistics.median(t) for name, t in times.items()}
+    """Median µs per step added by each wrapper over a zero-cost inner step."""
+    med = blocked_step_ns(
+        {
+            "frozen step": FrozenStep(gym.make(env_id)),
+            "rk.shaping.PotentialShaping": rk.shaping.PotentialShaping(
+                FrozenStep(gym.make(env_id)), rk.shaping.minigrid.bfs_to_goal(), 0.99
+            ),
+            "plain Python PBRS": PlainPBRS(
+                FrozenStep(gym.make(env_id)), rk.shaping.minigrid.bfs_to_goal(), 0.99
+            ),
+        },
+        num_steps,
+    )
     return {name: (m - med["frozen step"]) / 1e3 for name, m in med.items()}
-
-
-def scan_program(num_envs: int, num_steps: int, shaped: bool):
-    """A jitted ``key -> total reward`` over a vmapped, scanned random rollout."""
-    base = GridWorld(GRID_8X8, max_steps=256)
-    env = base
-    if shaped:
-        env = rk.shaping.functional.PotentialShaping(
-            base, rk.shaping.neg_distance(base), 0.99
-        )
-    env = AutoReset(env, mode="SameStep")
-    params = base.default_params()
-
-    @jax.jit
-    def run(key):
-        _, state = jax.vmap(env.reset, (0, None))(
-            jax.random.split(key, num_envs), params
-        )
-
-        def body(carry, k):
-            state, total = carry
-            k_a, k_e = jax.random.split(k)
-            actions = jax.random.randint(k_a, (num_envs,), 0, 4)
-            _, state, r, *_ = jax.vmap(env.step, (0, 0, 0, None))(
-                jax.random.split(k_e, num_envs), state, actions, params
-            )
-            return (state, total + r.sum()), None
-
-        (_, total), _ = jax.lax.scan(
-            body, (state, jnp.float32(0.0)), jax.random.split(key, num_steps)
-        )
-        return total
-
-    return run
 
 
 def scan_overhead(num_envs: int, num_steps: int, repeats: int):
     """Median env-steps/s of the plain and shaped programs, timed alternately."""
-    progs = {s: scan_program(num_envs, num_steps, s) for s in (False, True)}
+    progs = {s: grid_program(num_envs, num_steps, s) for s in (False, True)}
     for p in progs.values():
         block(p(jax.random.key(0)))  # compile
     times = {False: [], True: []}

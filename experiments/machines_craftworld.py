@@ -23,7 +23,6 @@ Hierarchy options on HierarchicalCraftWorld: `experiments/machines_hierarchical_
 from __future__ import annotations
 
 import time
-import warnings
 from collections import deque
 from pathlib import Path
 
@@ -32,7 +31,13 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from experiments import _common
-from experiments.machines_officeworld import METHODS, _jit_seeds, episode_curve
+from experiments._machines_common import (
+    METHODS,
+    episode_curve,
+    jit_seeds,
+    method_runs,
+    summarise,
+)
 from rewardkit.agents import (
     CounterfactualConfig,
     EdgeOptionsConfig,
@@ -152,27 +157,19 @@ def main(argv=None):
         opt_rows += rows
         rps = np.asarray([r["reward_per_step"] for r in rows])
         phi = machine_potential(env.machines, gamma_rs=0.9, sign=-1.0).values
-        zeros = np.zeros_like(phi)
         # Maps differ only in constants: each map compiles its own programs.
-        crm = _jit_seeds(
+        crm = jit_seeds(
             make_counterfactual_train(CounterfactualConfig(num_steps=steps), env),
             3,
             args.devices,
         )
-        opt = _jit_seeds(
+        opt = jit_seeds(
             make_edge_options_train(EdgeOptionsConfig(num_steps=steps), env),
             2,
             args.devices,
         )
         for name, task, window in settings:
-            runs = {
-                "QL": (crm, (zeros, False, task)),
-                "QL+RS": (crm, (phi, False, task)),
-                "CRM": (crm, (zeros, True, task)),
-                "CRM+RS": (crm, (phi, True, task)),
-                "edge opt.": (opt, (zeros, task)),
-                "edge opt.+RS": (opt, (phi, task)),
-            }
+            runs = method_runs(crm, opt, phi, task)
             for method in METHODS:
                 fn, fargs = runs[method]
                 res = fn(keys, *fargs)
@@ -190,34 +187,9 @@ def main(argv=None):
     for ax, (name, _, _) in zip(axes, settings, strict=True):
         for j, method in enumerate(METHODS):
             c = np.concatenate(curves[(name, method)])  # [maps x seeds, checkpoints]
-            with (
-                warnings.catch_warnings()
-            ):  # no finished episode yet: NaN, not a warning
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q25, med, q75 = np.nanpercentile(c, [25, 50, 75], axis=0)
-            rows += [
-                {
-                    "setting": name,
-                    "method": method,
-                    "step": int(x[k]),
-                    "median": med[k],
-                    "q25": q25[k],
-                    "q75": q75[k],
-                }
-                for k in range(x.size)
-            ]
-            hit = np.flatnonzero(med >= 0.9)
-            summary.append(
-                {
-                    "setting": name,
-                    "method": method,
-                    "final_median": float(med[-1]),
-                    "first_step_ge_0.9": int(x[hit[0]]) if hit.size else "never",
-                    "paper_final": PAPER_FINAL[name][j],
-                }
-            )
-            ax.plot(x, med, label=method)
-            ax.fill_between(x, q25, q75, alpha=0.2)
+            r, summ = summarise(ax, x, c, method, {"setting": name, "method": method})
+            rows += r
+            summary.append({**summ, "paper_final": PAPER_FINAL[name][j]})
         ax.set_title(f"CraftWorld, {name}")
         ax.set_xlabel("training steps")
         ax.set_ylabel("normalised reward per step")

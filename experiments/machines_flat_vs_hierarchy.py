@@ -37,11 +37,16 @@ from experiments._common import (
 )
 from rewardkit.core import RewardkitWarning
 from rewardkit.machines import HierarchicalRewardMachine, LabelDomain, minimize
+from rewardkit.machines.tasks import (
+    hierarchical_craft_label_domain,
+    hierarchical_craft_task,
+)
 
 DESCRIPTION = "Flattened hierarchies of reward machines vs hierarchies (FB23 blow-up)"
 
 
 def doubling(h: int) -> HierarchicalRewardMachine:
+    """The spec's blow-up family: M_1 = a then b; M_k calls M_{k-1} twice."""
     machines = {
         "M1": {
             "initial": "u0",
@@ -113,71 +118,6 @@ def random_hierarchy(seed: int, height: int) -> HierarchicalRewardMachine:
     return HierarchicalRewardMachine(levels[-1][0], machines, propositions=props)
 
 
-CW_PROPS = ("i", "t", "c", "s", "w", "z", "r", "y", "x", "h", "l")
-
-
-def _seq(*steps):
-    edges = []
-    for k, step in enumerate(steps):
-        edges.append(step(f"u{k}", "acc" if k == len(steps) - 1 else f"u{k + 1}"))
-    return {"initial": "u0", "accepting": ["acc"], "edges": edges}
-
-
-def _f(p):
-    return lambda u, v: (u, v, p)
-
-
-def _c(name):
-    return lambda u, v: {"source": u, "target": v, "call": name}
-
-
-def _any_order(a, b, then=None, context="true"):
-    last = "u3" if then else "acc"
-    first_b = b("u0", "u2")
-    if isinstance(first_b, dict):
-        first_b["context"] = context
-    else:
-        first_b = (*first_b[:2], f"({first_b[2]}) & {context}")
-    edges = [a("u0", "u1"), b("u1", last), first_b, a("u2", last)]
-    if then:
-        edges.append(then("u3", "acc"))
-    return {"initial": "u0", "accepting": ["acc"], "edges": edges}
-
-
-def craftworld(lava: bool) -> dict:
-    """FBenvs CraftWorld hierarchies; with lava, a rejecting state on ``l``."""
-    machines = {
-        "Batter": _any_order(_f("w"), _f("z"), _f("t")),
-        "Bucket": _seq(_f("i"), _f("t")),
-        "Compass": _any_order(_f("i"), _f("r"), _f("h")),
-        "Leather": _seq(_f("y"), _f("h")),
-        "Paper": _seq(_f("s"), _f("h")),
-        "Quill": _any_order(_f("z"), _f("x"), _f("t")),
-        "Sugar": _seq(_f("s"), _f("t")),
-        "Book": _any_order(_c("Paper"), _c("Leather"), _f("t"), context="!s"),
-        "Map": _any_order(_c("Paper"), _c("Compass"), _f("t")),
-        "MilkBucket": _seq(_c("Bucket"), _f("c")),
-        "BookQuill": _any_order(_c("Book"), _c("Quill")),
-        "MilkBucketSugar": _any_order(_c("MilkBucket"), _c("Sugar")),
-        "Cake": _seq(_c("Batter"), _c("MilkBucketSugar"), _f("h")),
-    }
-    if not lava:
-        return machines
-    out = {}
-    for name, spec in machines.items():
-        edges, sources = [], []
-        for e in spec["edges"]:
-            if isinstance(e, dict):
-                edges.append({**e, "context": f"({e.get('context', 'true')}) & !l"})
-                sources.append(e["source"])
-            else:
-                edges.append((e[0], e[1], f"({e[2]}) & !l"))
-                sources.append(e[0])
-        edges += [(u, "rej", "l") for u in dict.fromkeys(sources)]
-        out[name] = {**spec, "edges": edges, "rejecting": ["rej"]}
-    return out
-
-
 def sizes(h: HierarchicalRewardMachine, domain: LabelDomain | None = None) -> dict:
     def pairs(m):
         return len({(e.source, e.target) for e in m.edges if e.source != e.target})
@@ -240,16 +180,14 @@ def main(argv=None):
     out = out_dir("machines_flat_vs_hierarchy", args)
     write_csv(out / "sizes.csv", rows)
     print_table(rows, "hierarchy vs flattening sizes")
-    domain = LabelDomain.at_most_one(CW_PROPS)
+    domain = hierarchical_craft_label_domain()
     cw_rows = []
     tasks = ["Bucket", "Batter", "MilkBucket", "Book", "Map", "MilkBucketSugar"]
     tasks += ["BookQuill", "Cake"]
     for task in progress(tasks, desc="craftworld"):
         row: dict = {"task": task}
         for lava in (False, True):
-            h = HierarchicalRewardMachine(
-                task, craftworld(lava), propositions=CW_PROPS, label_domain=domain
-            )
+            h = hierarchical_craft_task(task, lava=lava)
             s = sizes(h, domain)
             tag = "dead_ends" if lava else "no_dead_ends"
             row["height"] = h.height

@@ -37,12 +37,12 @@ Run: ``python -m experiments machines_hierarchical_craftworld [--quick]``.
 from __future__ import annotations
 
 import time
-import warnings
 
 import jax
 import numpy as np
 
 from experiments import _common
+from experiments._machines_common import episodes, summarise, window_ratio
 from rewardkit.agents import (
     CounterfactualConfig,
     EdgeOptionsConfig,
@@ -69,17 +69,11 @@ def success_curve(
     """[seeds, checkpoints] success rate of the last ``WINDOW`` finished episodes."""
     curves = np.full((reward.shape[0], checkpoints.size), np.nan)
     for i in range(reward.shape[0]):
-        ends = np.flatnonzero(done[i])
+        ends, _, ret = episodes(reward[i], done[i])
         if ends.size == 0:
             continue
-        csum = np.concatenate([[0.0], np.cumsum(reward[i])])
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        ok = (csum[ends + 1] - csum[starts]) > 0  # reward 1 only on acceptance
-        cs = np.concatenate([[0], np.cumsum(ok)])
-        n_done = np.searchsorted(ends, checkpoints, side="right")
-        lo = np.maximum(n_done - WINDOW, 0)
-        has = n_done > 0
-        curves[i, has] = (cs[n_done[has]] - cs[lo[has]]) / (n_done[has] - lo[has])
+        ok = ret > 0  # reward 1 only on acceptance
+        curves[i] = window_ratio(ends, ok, np.ones_like(ends), WINDOW, checkpoints)
     return curves
 
 
@@ -132,33 +126,10 @@ def main(argv=None):
         res = run_task(task, steps, keys, args.devices)
         for method in METHODS:
             c = success_curve(*res[method], checkpoints)
-            with warnings.catch_warnings():  # no finished episode yet: NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q25, med, q75 = np.nanpercentile(c, [25, 50, 75], axis=0)
-            rows += [
-                {
-                    "task": task,
-                    "height": HEIGHT[task],
-                    "method": method,
-                    "step": int(x[k]),
-                    "median": med[k],
-                    "q25": q25[k],
-                    "q75": q75[k],
-                }
-                for k in range(x.size)
-            ]
-            hit = np.flatnonzero(med >= 0.9)
-            summary.append(
-                {
-                    "task": task,
-                    "height": HEIGHT[task],
-                    "method": method,
-                    "final_median": float(med[-1]),
-                    "first_step_ge_0.9": int(x[hit[0]]) if hit.size else "never",
-                }
-            )
-            ax.plot(x, med, label=method)
-            ax.fill_between(x, q25, q75, alpha=0.2)
+            tags = {"task": task, "height": HEIGHT[task], "method": method}
+            r, summ = summarise(ax, x, c, method, tags)
+            rows += r
+            summary.append(summ)
         ax.set_title(f"{task} (height {HEIGHT[task]})")
         ax.set_xlabel("training steps")
         ax.set_ylim(-0.05, 1.05)

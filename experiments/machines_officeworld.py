@@ -28,12 +28,17 @@ edges into rejecting states (RMcode's plants are fall-offs, not edges).
 from __future__ import annotations
 
 import time
-import warnings
 
-import jax
 import numpy as np
 
 from experiments import _common
+from experiments._machines_common import (
+    METHODS,
+    episode_curve,
+    jit_seeds,
+    method_runs,
+    summarise,
+)
 from rewardkit.agents import (
     CounterfactualConfig,
     EdgeOptionsConfig,
@@ -52,7 +57,6 @@ DESCRIPTION = (
     "Reward machines on OfficeWorld: QL vs CRM vs shaping vs edge options (TI22)"
 )
 
-METHODS = ("QL", "QL+RS", "CRM", "CRM+RS", "edge opt.", "edge opt.+RS")
 PAPER_FINAL = {  # RMcode results/, medians at 99k (legacy normalisation)
     "4 tasks": (0.37, 0.71, 1.00, 1.00, 0.93, 0.93),
     "t3": (1.00, 1.00, 1.02, 0.99, 0.72, 0.73),
@@ -82,46 +86,6 @@ def optimum(tasks: tuple[int, ...], legacy: bool) -> list[dict]:
     return rows
 
 
-def episode_curve(
-    out: dict, opt_rps: np.ndarray, window: int, checkpoints: np.ndarray
-) -> np.ndarray:
-    """[seeds, checkpoints] normalised reward per step over the last episodes.
-
-    Over the last ``window`` finished episodes: Σ R_i / r*_{task_i} over Σ T_i,
-    r* being the task's optimal ε-greedy reward per step E[R]/E[T]; the ε-greedy
-    optimum scores 1 in expectation (a ratio of sums, matching the normaliser's
-    ratio of expectations; RMcode averages per-episode ratios instead).
-    """
-    reward = np.asarray(out["reward"])[..., 0]  # [seeds, T]
-    done = np.asarray(out["done"])[..., 0]
-    task = np.asarray(out["task"])[..., 0]
-    curves = np.full((reward.shape[0], checkpoints.size), np.nan)
-    for i in range(reward.shape[0]):
-        ends = np.flatnonzero(done[i])
-        if ends.size == 0:
-            continue
-        csum = np.concatenate([[0.0], np.cumsum(reward[i])])
-        starts = np.concatenate([[0], ends[:-1] + 1])
-        ep_r = (csum[ends + 1] - csum[starts]) / opt_rps[task[i, ends]]
-        cr = np.concatenate([[0.0], np.cumsum(ep_r)])
-        cl = np.concatenate([[0], np.cumsum(ends - starts + 1)])
-        n_done = np.searchsorted(ends, checkpoints, side="right")
-        lo = np.maximum(n_done - window, 0)
-        ok = n_done > 0
-        hi = n_done[ok]
-        curves[i, ok] = (cr[hi] - cr[lo[ok]]) / (cl[hi] - cl[lo[ok]])
-    return curves
-
-
-def _jit_seeds(train, num_swept, devices):
-    """One compiled program per learner, reused for every swept value."""
-    if devices > 1:
-        return lambda keys, *args: _common.run_sharded(
-            train, keys, *args, devices=devices
-        )
-    return jax.jit(jax.vmap(train, in_axes=(0,) + (None,) * num_swept))
-
-
 class Runner:
     """Both learners compiled once on the four-task product; a setting fixes a task."""
 
@@ -131,20 +95,11 @@ class Runner:
         self.phi = machine_potential(self.env.machines, gamma_rs=0.9, sign=-1.0).values
         crm = make_counterfactual_train(CounterfactualConfig(num_steps=steps), self.env)
         opt = make_edge_options_train(EdgeOptionsConfig(num_steps=steps), self.env)
-        self.crm = _jit_seeds(crm, 3, devices)
-        self.opt = _jit_seeds(opt, 2, devices)
+        self.crm = jit_seeds(crm, 3, devices)
+        self.opt = jit_seeds(opt, 2, devices)
 
     def run(self, name, task, seeds, window, opt_rps):
-        zeros = np.zeros_like(self.phi)
-        phi = self.phi
-        runs = {
-            "QL": (self.crm, (zeros, False, task)),
-            "QL+RS": (self.crm, (phi, False, task)),
-            "CRM": (self.crm, (zeros, True, task)),
-            "CRM+RS": (self.crm, (phi, True, task)),
-            "edge opt.": (self.opt, (zeros, task)),
-            "edge opt.+RS": (self.opt, (phi, task)),
-        }
+        runs = method_runs(self.crm, self.opt, self.phi, task)
         keys = _common.seed_keys(seeds)
         checkpoints = np.linspace(self.steps / 100, self.steps, 100).astype(int) - 1
         curves = {}
@@ -178,35 +133,11 @@ def main(argv=None):
     for ax, (name, task, window) in zip(axes, settings, strict=True):
         x, curves = runner.run(name, task, seeds, window, rps)
         for i, method in enumerate(METHODS):
-            c = curves[method]
-            with (
-                warnings.catch_warnings()
-            ):  # no finished episode yet: NaN, not a warning
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q25, med, q75 = np.nanpercentile(c, [25, 50, 75], axis=0)
-            for j in range(x.size):
-                rows.append(
-                    {
-                        "setting": name,
-                        "method": method,
-                        "step": int(x[j]),
-                        "median": med[j],
-                        "q25": q25[j],
-                        "q75": q75[j],
-                    }
-                )
-            hit = np.flatnonzero(med >= 0.9)
-            summary.append(
-                {
-                    "setting": name,
-                    "method": method,
-                    "final_median": float(med[-1]),
-                    "first_step_ge_0.9": int(x[hit[0]]) if hit.size else "never",
-                    "paper_final (legacy norm.)": PAPER_FINAL[name][i],
-                }
+            r, summ = summarise(
+                ax, x, curves[method], method, {"setting": name, "method": method}
             )
-            ax.plot(x, med, label=method)
-            ax.fill_between(x, q25, q75, alpha=0.2)
+            rows += r
+            summary.append({**summ, "paper_final (legacy norm.)": PAPER_FINAL[name][i]})
         ax.set_title(f"OfficeWorld, {name}")
         ax.set_xlabel("training steps")
         ax.set_ylabel("normalised reward per step")

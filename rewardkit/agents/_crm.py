@@ -233,11 +233,61 @@ def make_counterfactual_train(config: CounterfactualConfig, env: ProductEnv):
       >>> out["reward"].shape, out["q"].shape
       ((200, 1), (108, 4, 4))
     """
+    env, inner_params, s_n, default_phi = _crm_product_setup(config, env)
+    u_n = env.num_machine_states
+    learner = counterfactual_q_learning(
+        num_env_states=s_n,
+        num_machine_states=u_n,
+        num_actions=int(env.action_space(None).n),
+        gamma=config.gamma,
+        alpha=config.alpha,
+        epsilon=config.epsilon,
+    )
+    all_u = jnp.arange(u_n, dtype=jnp.int32)
+
+    def train(
+        key: jax.Array,
+        potential: Any = None,
+        counterfactual: Any = None,
+        task: Any = -1,
+    ) -> dict[str, jax.Array]:
+        phi = default_phi if potential is None else jnp.asarray(potential, jnp.float32)
+        cf = config.counterfactual if counterfactual is None else counterfactual
+        cf = jnp.asarray(cf, bool)
+
+        def prepare(batch: Transition, obs: Any) -> Transition:
+            real = all_u[None, :] == obs["machine"][:, None]
+            batch = batch._replace(valid=batch.valid & (cf | real))
+            return shape_machine_batch(batch, phi, config.gamma)
+
+        metrics, l_state = _run_product_loop(
+            config,
+            env,
+            inner_params,
+            learner,
+            key,
+            task=task,
+            prepare=prepare,
+            init_shape=None,
+            round_robin=config.round_robin,
+        )
+        return {**metrics, "q": l_state.q}
+
+    return train
+
+
+def _crm_product_setup(config: Any, env: Any) -> tuple[ProductEnv, Any, int, jax.Array]:
+    """Checks a training loop's product env and config; turns the CRM batch on.
+
+    Returns the env (``crm=True``), its inner env's default params, the number of
+    inner env states and the default ``[U]`` potential (the machine potential when
+    ``config.shaping`` else zeros).
+    """
     if not isinstance(env, ProductEnv):
         raise TypeError(
             f"`env` must be a functional machines ProductEnv; got {type(env).__name__}."
         )
-    n_env = check_positive_int("num_envs", config.num_envs)
+    check_positive_int("num_envs", config.num_envs)
     check_positive_int("num_steps", config.num_steps)
     if not env.crm:
         env = ProductEnv(
@@ -250,12 +300,10 @@ def make_counterfactual_train(config: CounterfactualConfig, env: ProductEnv):
             crm=True,
         )
     inner_params = env.env.default_params()
-    space = env.env.observation_space(inner_params)
-    s_n = getattr(space, "n", None)
+    s_n = getattr(env.env.observation_space(inner_params), "n", None)
     if s_n is None:
         raise ConfigError("the inner env must have a Discrete observation space.")
-    u_n, k_n = env.num_machine_states, env.machines.num_tasks
-    default_phi = jnp.zeros((u_n,), jnp.float32)
+    default_phi = jnp.zeros((env.num_machine_states,), jnp.float32)
     if config.shaping:
         from rewardkit.machines import machine_potential
 
@@ -264,67 +312,72 @@ def make_counterfactual_train(config: CounterfactualConfig, env: ProductEnv):
                 env.machines, gamma_rs=config.gamma_rs, sign=config.sign
             ).values
         )
-    learner = counterfactual_q_learning(
-        num_env_states=int(s_n),
-        num_machine_states=u_n,
-        num_actions=int(env.action_space(None).n),
-        gamma=config.gamma,
-        alpha=config.alpha,
-        epsilon=config.epsilon,
-    )
+    return env, inner_params, int(s_n), default_phi
+
+
+def _run_product_loop(
+    config: Any,
+    env: ProductEnv,
+    inner_params: Any,
+    learner: Learner,
+    key: jax.Array,
+    *,
+    task: Any,
+    prepare: Any,
+    init_shape: tuple[int, ...] | None,
+    round_robin: bool,
+) -> tuple[dict[str, jax.Array], Any]:
+    """One ``lax.scan`` of a tabular learner on ``num_envs`` vmapped product envs.
+
+    ``AutoReset("SameStep")``; tasks cycle round-robin per environment (the reset
+    after an episode end starts the next task) when ``round_robin``, else each
+    reset draws one; ``task`` ≥ 0 fixes every episode's task. ``prepare(batch,
+    obs)`` turns the step's counterfactual batch ``info["crm"]`` into the batch
+    the learner updates from. Returns the ``[T, N]`` ``reward``, ``done`` and
+    ``task`` and the final learner state.
+    """
+    n_env, k_n = config.num_envs, env.machines.num_tasks
     wrapped = AutoReset(env, mode="SameStep")
     task_of = jnp.asarray(env.machines.task)
-    all_u = jnp.arange(u_n, dtype=jnp.int32)
     p_axes = ProductParams(None, 0)  # one task per environment, shared inner params
-
-    def params_for(task: jax.Array) -> ProductParams:
-        return ProductParams(inner_params, task)
-
-    def train(
-        key: jax.Array,
-        potential: Any = None,
-        counterfactual: Any = None,
-        task: Any = -1,
-    ) -> dict[str, jax.Array]:
-        phi = default_phi if potential is None else jnp.asarray(potential, jnp.float32)
-        cf = config.counterfactual if counterfactual is None else counterfactual
-        cf = jnp.asarray(cf, bool)
-        fixed = jnp.asarray(task, jnp.int32)
-        k_init, k_reset, k_run = jax.random.split(key, 3)
-        first = jnp.arange(n_env, dtype=jnp.int32) % k_n
-        if not config.round_robin:
-            first = jnp.full((n_env,), -1, jnp.int32)
-        first = jnp.where(fixed >= 0, fixed, first)
-        obs, env_state = jax.vmap(wrapped.reset, (0, p_axes))(
-            jax.random.split(k_reset, n_env), params_for(first)
-        )
+    fixed = jnp.asarray(task, jnp.int32)
+    k_init, k_reset, k_run = jax.random.split(key, 3)
+    first = jnp.arange(n_env, dtype=jnp.int32) % k_n
+    if not round_robin:
+        first = jnp.full((n_env,), -1, jnp.int32)
+    first = jnp.where(fixed >= 0, fixed, first)
+    obs, env_state = jax.vmap(wrapped.reset, (0, p_axes))(
+        jax.random.split(k_reset, n_env), ProductParams(inner_params, first)
+    )
+    if init_shape is None:
         l_state = learner.init(k_init, config.q_init)
+    else:
+        l_state = learner.init(k_init, config.q_init, init_shape)
 
-        def one_step(carry, k):
-            l_state, env_state, obs, task = carry
-            k_act, k_env = jax.random.split(k)
-            action, l_state = learner.act(l_state, obs, k_act)
-            # The reset that follows an episode end starts the next task.
-            nxt = (task + 1) % k_n if config.round_robin else jnp.full_like(task, -1)
-            nxt = jnp.where(fixed >= 0, fixed, nxt)
-            next_obs, env_state, _, term, trunc, info = jax.vmap(
-                wrapped.step, (0, 0, 0, p_axes)
-            )(jax.random.split(k_env, n_env), env_state, action, params_for(nxt))
-            batch = info["crm"]  # [N, U]
-            real = all_u[None, :] == obs["machine"][:, None]
-            batch = batch._replace(valid=batch.valid & (cf | real))
-            batch = shape_machine_batch(batch, phi, config.gamma)
-            l_state, _ = learner.update(l_state, batch)
-            done = term | trunc
-            step_task = task_of[obs["machine"]]
-            task = jnp.where(done, nxt, task) if config.round_robin else task
-            out = {"reward": info["machine_reward"], "done": done, "task": step_task}
-            return (l_state, env_state, next_obs, task), out
-
-        carry = (l_state, env_state, obs, first)
-        (l_state, *_), metrics = jax.lax.scan(
-            one_step, carry, jax.random.split(k_run, config.num_steps)
+    def one_step(carry, k):
+        l_state, env_state, obs, task = carry
+        k_act, k_env = jax.random.split(k)
+        action, l_state = learner.act(l_state, obs, k_act)
+        # The reset that follows an episode end starts the next task.
+        nxt = (task + 1) % k_n if round_robin else jnp.full_like(task, -1)
+        nxt = jnp.where(fixed >= 0, fixed, nxt)
+        next_obs, env_state, _, term, trunc, info = jax.vmap(
+            wrapped.step, (0, 0, 0, p_axes)
+        )(
+            jax.random.split(k_env, n_env),
+            env_state,
+            action,
+            ProductParams(inner_params, nxt),
         )
-        return {**metrics, "q": l_state.q}
+        l_state, _ = learner.update(l_state, prepare(info["crm"], obs))
+        done = term | trunc
+        step_task = task_of[obs["machine"]]
+        task = jnp.where(done, nxt, task) if round_robin else task
+        out = {"reward": info["machine_reward"], "done": done, "task": step_task}
+        return (l_state, env_state, next_obs, task), out
 
-    return train
+    carry = (l_state, env_state, obs, first)
+    (l_state, *_), metrics = jax.lax.scan(
+        one_step, carry, jax.random.split(k_run, config.num_steps)
+    )
+    return metrics, l_state

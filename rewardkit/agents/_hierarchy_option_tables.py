@@ -201,41 +201,5 @@ def step_with_returns(ch: CompiledHierarchy, s: HierarchyArrays, label: Any):
       ``(returned, machine, caller, return_state)`` ``[H + 1]`` arrays: the machine
       at level d accepted and returned to the frame ``(caller, return_state)``.
     """
-    t = CompiledHierarchy(*(jnp.asarray(x) for x in ch))
-    one = jnp.uint32(1)
-    lab = jnp.asarray(label).astype(jnp.uint32)
-    weights = one << jnp.arange(t.prop_bits.shape[-1], dtype=jnp.uint32)
-    col = t.label_index[jnp.sum(((lab >> t.prop_bits) & one) * weights)]
-    done = ch.is_accepting(s) | ch.is_rejecting(s)
-    m, u = s.machine, s.state
-    m2, u2, reward = (
-        t.res_machine[m, u, col],
-        t.res_state[m, u, col],
-        t.res_reward[m, u, col],
-    )
-    k, height = t.res_depth[m, u, col], t.res_frames.shape[-2]
-    slot = jnp.arange(height, dtype=jnp.int32) - s.depth
-    pushed = (slot >= 0) & (slot < k)
-    src = jnp.clip(slot, 0, height - 1)
-    stack = jnp.where(pushed[:, None], t.res_frames[m, u, col][src], s.stack)
-    stack_r = jnp.where(pushed, t.res_frame_reward[m, u, col][src], s.stack_reward)
-    depth = s.depth + k
-    popped = jnp.zeros((4, height + 1), jnp.int32)
-    for _ in range(height):
-        top = jnp.clip(depth - 1, 0, height - 1)
-        ret = (depth > 0) & (u2 == t.accepting[m2]) & ~done
-        row = jnp.stack([ret.astype(jnp.int32), m2, stack[top, 0], stack[top, 1]])
-        popped = popped.at[:, depth].set(jnp.where(ret, row, popped[:, depth]))
-        m2 = jnp.where(ret, stack[top, 0], m2)
-        u2 = jnp.where(ret, stack[top, 1], u2)
-        reward = reward + jnp.where(ret, stack_r[top], 0.0)
-        depth = depth - ret.astype(jnp.int32)
-    nxt = HierarchyArrays(
-        jnp.where(done, s.machine, m2).astype(jnp.int32),
-        jnp.where(done, s.state, u2).astype(jnp.int32),
-        jnp.where(done, s.stack, stack),
-        jnp.where(done, s.stack_reward, stack_r),
-        jnp.where(done, s.depth, depth).astype(jnp.int32),
-    )
-    reward = jnp.where(done, 0.0, reward).astype(jnp.float32)
-    return nxt, reward, ch.is_accepting(nxt), ch.is_rejecting(nxt), popped
+    nxt, reward, acc, rej, popped = ch._step(s, jnp.asarray(label), returns=True)
+    return nxt, jnp.asarray(reward, jnp.float32), acc, rej, popped

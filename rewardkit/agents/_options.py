@@ -16,18 +16,21 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rewardkit.agents._crm import shape_machine_batch
+from rewardkit.agents._crm import (
+    _crm_product_setup,
+    _run_product_loop,
+    shape_machine_batch,
+)
 from rewardkit.agents._qlearning import Learner
 from rewardkit.core import (
-    AutoReset,
     ConfigError,
     Transition,
     check_gamma,
     check_in_range,
     check_positive_int,
 )
-from rewardkit.machines import EdgeOptions, edge_options, machine_potential
-from rewardkit.machines.functional import ProductEnv, ProductParams
+from rewardkit.machines import EdgeOptions, edge_options
+from rewardkit.machines.functional import ProductEnv
 
 __all__ = [
     "EdgeOptionsConfig",
@@ -296,37 +299,10 @@ def make_edge_options_train(config: EdgeOptionsConfig, env: ProductEnv):
       >>> out["reward"].shape, out["q_meta"].shape
       ((100, 1), (108, 4, 2))
     """
-    if not isinstance(env, ProductEnv):
-        raise TypeError(
-            f"`env` must be a functional machines ProductEnv; got {type(env).__name__}."
-        )
-    n_env = check_positive_int("num_envs", config.num_envs)
-    check_positive_int("num_steps", config.num_steps)
-    if not env.crm:
-        env = ProductEnv(
-            env.env,
-            env.machines,
-            env.label_fn,
-            reward_mode=env.reward_mode,
-            name=env.name,
-            label_filter=env.label_filter,
-            crm=True,
-        )
-    inner_params = env.env.default_params()
-    s_n = getattr(env.env.observation_space(inner_params), "n", None)
-    if s_n is None:
-        raise ConfigError("the inner env must have a Discrete observation space.")
-    u_n, k_n = env.num_machine_states, env.machines.num_tasks
-    default_phi = jnp.zeros((u_n,), jnp.float32)
-    if config.shaping:
-        default_phi = jnp.asarray(
-            machine_potential(
-                env.machines, gamma_rs=config.gamma_rs, sign=config.sign
-            ).values
-        )
+    env, inner_params, s_n, default_phi = _crm_product_setup(config, env)
     learner = edge_option_learner(
         options=edge_options(env.machines),
-        num_env_states=int(s_n),
+        num_env_states=s_n,
         num_actions=int(env.action_space(None).n),
         gamma=config.gamma,
         alpha=config.alpha,
@@ -335,49 +311,22 @@ def make_edge_options_train(config: EdgeOptionsConfig, env: ProductEnv):
         r_max=config.r_max,
         r_min=config.r_min,
     )
-    wrapped = AutoReset(env, mode="SameStep")
-    task_of = jnp.asarray(env.machines.task)
-    p_axes = ProductParams(None, 0)
+    n_env = config.num_envs
 
     def train(
         key: jax.Array, potential: Any = None, task: Any = -1
     ) -> dict[str, jax.Array]:
         phi = default_phi if potential is None else jnp.asarray(potential, jnp.float32)
-        fixed = jnp.asarray(task, jnp.int32)
-        k_init, k_reset, k_run = jax.random.split(key, 3)
-        first = jnp.arange(n_env, dtype=jnp.int32) % k_n
-        first = jnp.where(fixed >= 0, fixed, first)
-        obs, env_state = jax.vmap(wrapped.reset, (0, p_axes))(
-            jax.random.split(k_reset, n_env), ProductParams(inner_params, first)
-        )
-        l_state = learner.init(k_init, config.q_init, (n_env,))
-
-        def one_step(carry, k):
-            l_state, env_state, obs, task = carry
-            k_act, k_env = jax.random.split(k)
-            action, l_state = learner.act(l_state, obs, k_act)
-            nxt = jnp.where(fixed >= 0, fixed, (task + 1) % k_n)
-            next_obs, env_state, _, term, trunc, info = jax.vmap(
-                wrapped.step, (0, 0, 0, p_axes)
-            )(
-                jax.random.split(k_env, n_env),
-                env_state,
-                action,
-                ProductParams(inner_params, nxt),
-            )
-            batch = shape_machine_batch(info["crm"], phi, config.gamma)
-            l_state, _ = learner.update(l_state, batch)
-            done = term | trunc
-            out = {
-                "reward": info["machine_reward"],
-                "done": done,
-                "task": task_of[obs["machine"]],
-            }
-            return (l_state, env_state, next_obs, jnp.where(done, nxt, task)), out
-
-        carry = (l_state, env_state, obs, first)
-        (l_state, *_), metrics = jax.lax.scan(
-            one_step, carry, jax.random.split(k_run, config.num_steps)
+        metrics, l_state = _run_product_loop(
+            config,
+            env,
+            inner_params,
+            learner,
+            key,
+            task=task,
+            prepare=lambda batch, _: shape_machine_batch(batch, phi, config.gamma),
+            init_shape=(n_env,),
+            round_robin=True,
         )
         return {**metrics, "q_option": l_state.q_option, "q_meta": l_state.q_meta}
 

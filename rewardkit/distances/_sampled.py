@@ -146,15 +146,37 @@ def tabular_samplers(mdp: TabularMDP) -> dict[str, Any]:
     }
 
 
+def _unit(v: jax.Array) -> jax.Array:
+    """``v`` over its empirical RMS norm (0 where the norm is 0)."""
+    n = jnp.sqrt(jnp.mean(v * v))
+    return jnp.where(n > 0, v / jnp.where(n > 0, n, 1.0), 0.0)
+
+
 def _pearson(x: jax.Array, y: jax.Array) -> jax.Array:
     """Stable D_ρ = ½‖x̂ − ŷ‖ under the empirical distribution."""
 
     def std(v):
-        v = v - jnp.mean(v)
-        n = jnp.sqrt(jnp.mean(v * v))
-        return jnp.where(n > 0, v / jnp.where(n > 0, n, 1.0), 0.0)
+        return _unit(v - jnp.mean(v))
 
     return 0.5 * jnp.sqrt(jnp.mean((std(x) - std(y)) ** 2))
+
+
+def _shaped(f: Callable[..., Any], phi: Callable, gamma: float) -> Callable:
+    """``f`` shaped by the potential ``phi``: ``f(x, u, y) + γΦ(y) − Φ(x)``."""
+
+    def shaped(x, u, y):
+        return f(x, u, y) + gamma * phi(y) - phi(x)
+
+    return shaped
+
+
+def _pearson_and_floor(canon: Callable, f1, f2, phi, gamma: float):
+    """D_ρ of the canonicalised rewards, and of ``f1`` against ``f1`` shaped by Φ.
+
+    The second is the estimator's noise floor (exactly 0 for an exact canon).
+    """
+    c1 = canon(f1)
+    return _pearson(c1, canon(f2)), _pearson(c1, canon(_shaped(f1, phi, gamma)))
 
 
 def _random_potential(key: jax.Array, example: Any) -> Callable[[Any], jax.Array]:
@@ -269,11 +291,7 @@ def sampled_epic_distance(
                     - gamma * jnp.mean(m_hat(f, xs))
                 )
 
-            def shaped(x, u, x2):
-                return f1(x, u, x2) + gamma * phi(x2) - phi(x)
-
-            c1 = canon(f1)
-            return _pearson(c1, canon(f2)), _pearson(c1, canon(shaped))
+            return _pearson_and_floor(canon, f1, f2, phi, gamma)
 
         return one
 
@@ -360,11 +378,7 @@ def sampled_dard_distance(
                 kk = jnp.mean(jnp.reshape(f(x1, us, x2), (b, m)), axis=1)
                 return f(s, a, s2) + gamma * u_s2 - u_s - gamma * kk
 
-            def shaped(x, u, y):
-                return f1(x, u, y) + gamma * phi(y) - phi(x)
-
-            c1 = canon(f1)
-            return _pearson(c1, canon(f2)), _pearson(c1, canon(shaped))
+            return _pearson_and_floor(canon, f1, f2, phi, gamma)
 
         return one
 
@@ -452,19 +466,13 @@ def sampled_starc_val_distance(
                 q = jnp.reshape(f(rs, ra, s2) + gamma * v(s2), (b, kn)).mean(axis=1)
                 return q - v(s)
 
-            def unit(x):
-                n = jnp.sqrt(jnp.mean(x * x))
-                return jnp.where(n > 0, x / jnp.where(n > 0, n, 1.0), 0.0)
-
-            def shaped_r(x, u, y):
-                return f1(x, u, y) + gamma * phi(y) - phi(x)
-
             def shaped_v(x):
                 return v1(x) - phi(x)  # shaping by Φ shifts V^π by −Φ
 
-            a1 = unit(adv(f1, v1))
-            d = jnp.sqrt(jnp.mean((a1 - unit(adv(f2, v2))) ** 2))
-            floor = jnp.sqrt(jnp.mean((a1 - unit(adv(shaped_r, shaped_v))) ** 2))
+            a1 = _unit(adv(f1, v1))
+            d = jnp.sqrt(jnp.mean((a1 - _unit(adv(f2, v2))) ** 2))
+            shaped = adv(_shaped(f1, phi, gamma), shaped_v)
+            floor = jnp.sqrt(jnp.mean((a1 - _unit(shaped)) ** 2))
             return d, floor
 
         return one

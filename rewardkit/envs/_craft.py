@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rewardkit.core import ConfigError, check_choice
-from rewardkit.envs._grid import GridWorld
+from rewardkit.envs._grid import _LabelGrid
 
 __all__ = [
     "CRAFT_OBJECTS",
@@ -90,7 +90,7 @@ def load_craft_map(path: str | Path) -> str:
     return "\n".join(r.ljust(width) for r in rows)
 
 
-class CraftWorld(GridWorld):
+class CraftWorld(_LabelGrid):
     """CraftWorld (Toro Icarte et al., JAIR 2022) on the core grid.
 
     A 41 × 41 map: ``X`` border walls, start at (row 20, col 20), objects as
@@ -124,13 +124,8 @@ class CraftWorld(GridWorld):
             layout,
             propositions={c: c for c in CRAFT_OBJECTS},
             obs=obs,
-            goal_reward=0.0,
-            hazard_reward=0.0,
-            step_reward=0.0,
             max_steps=max_steps,
-            stochastic=False,
         )
-        self._propositions = tuple(str(p) for p in self._propositions)
         self.map_path, self.seed = map_path, seed
 
     def __repr__(self) -> str:
@@ -196,7 +191,7 @@ def hierarchical_craft_layout(
     return "\n".join("".join(r) for r in grid)
 
 
-class HierarchicalCraftWorld(GridWorld):
+class HierarchicalCraftWorld(_LabelGrid):
     """HierarchicalCraftWorld (Furelos-Blanco et al., ICML 2023) on the core grid.
 
     Layouts from :func:`hierarchical_craft_layout`; propositions ``c`` cow, ``h``
@@ -233,13 +228,8 @@ class HierarchicalCraftWorld(GridWorld):
             text,
             propositions={c: c for c in HIERARCHICAL_CRAFT_PROPOSITIONS},
             obs=obs,
-            goal_reward=0.0,
-            hazard_reward=0.0,
-            step_reward=0.0,
             max_steps=max_steps,
-            stochastic=False,
         )
-        self._propositions = tuple(str(p) for p in self._propositions)
         self.layout_name, self.lava, self.seed = layout, bool(lava), seed
 
     def __repr__(self) -> str:

@@ -440,3 +440,24 @@ class GridWorld(Environment):
 
     def __repr__(self) -> str:
         return f"GridWorld({self.height}x{self.width}, obs={self.obs_kind!r})"
+
+
+class _LabelGrid(GridWorld):
+    """A deterministic, reward-free GridWorld: its task lives in a reward machine.
+
+    The base of the reward-machine grids (OfficeWorld, CraftWorld,
+    HierarchicalCraftWorld); ``kwargs`` go to :class:`GridWorld` (layout
+    propositions or blocked edges).
+    """
+
+    def __init__(self, layout: str, *, obs: str, max_steps: int, **kwargs: Any):
+        super().__init__(
+            layout,
+            obs=obs,
+            goal_reward=0.0,
+            hazard_reward=0.0,
+            step_reward=0.0,
+            max_steps=max_steps,
+            stochastic=False,
+            **kwargs,
+        )

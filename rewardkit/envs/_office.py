@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rewardkit.envs._grid import GridWorld
+from rewardkit.envs._grid import _LabelGrid
 
 __all__ = ["OFFICE_LAYOUT", "OfficeWorld", "office_blocked"]
 
@@ -59,7 +59,7 @@ def office_blocked() -> list[tuple[int, int, int]]:
     return sorted((8 - y, x, a) for x, y, a in xy)
 
 
-class OfficeWorld(GridWorld):
+class OfficeWorld(_LabelGrid):
     """OfficeWorld (Toro Icarte et al., ICML 2018 / JAIR 2022) on the core grid.
 
     Twelve walled 3 × 3 rooms in three rows of four; the agent starts at (x, y) =
@@ -91,13 +91,8 @@ class OfficeWorld(GridWorld):
             OFFICE_LAYOUT,
             blocked=office_blocked(),
             obs=obs,
-            goal_reward=0.0,
-            hazard_reward=0.0,
-            step_reward=0.0,
             max_steps=max_steps,
-            stochastic=False,
         )
-        self._propositions = tuple(str(p) for p in self._propositions)
 
     def __repr__(self) -> str:
         return f"OfficeWorld(obs={self.obs_kind!r})"

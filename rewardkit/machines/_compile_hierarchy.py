@@ -106,6 +106,16 @@ class CompiledHierarchy(NamedTuple):
           ``(hierarchy_state, reward, accepted, rejected)``; terminal states stay
           put at reward 0.
         """
+        return self._step(s, label)[:4]
+
+    def _step(self, s: HierarchyArrays, label: Any, returns: bool = False) -> tuple:
+        """:meth:`step`, plus (with ``returns``, JAX only) which levels returned.
+
+        The fifth output is ``None``, or with ``returns`` an int32 ``[4, H + 1]``
+        array whose column d is ``(returned, machine, caller, return_state)``: the
+        machine at level d accepted and returned to the frame ``(caller,
+        return_state)`` (one hierarchy state, not batched).
+        """
         xp = array_namespace(s.machine, label, self.res_state)
         t = CompiledHierarchy(*(xp.asarray(x) for x in self))
         one = xp.asarray(1, dtype=xp.uint32)
@@ -127,9 +137,14 @@ class CompiledHierarchy(NamedTuple):
             pushed, t.res_frame_reward[m, u, col][src], s.stack_reward
         )
         depth = s.depth + k
+        popped = xp.zeros((4, height + 1), xp.int32) if returns else None
         for _ in range(height):  # returns: static loop, no data-dependent control flow
             top = xp.clip(depth - 1, 0, height - 1)
             ret = (depth > 0) & (u2 == t.accepting[m2])
+            if returns:
+                ret = ret & ~done
+                row = xp.stack([ret.astype(xp.int32), m2, stack[top, 0], stack[top, 1]])
+                popped = popped.at[:, depth].set(xp.where(ret, row, popped[:, depth]))
             m2 = xp.where(ret, stack[top, 0], m2)
             u2 = xp.where(ret, stack[top, 1], u2)
             reward = reward + xp.where(ret, stack_reward[top], xp.zeros_like(reward))
@@ -142,7 +157,7 @@ class CompiledHierarchy(NamedTuple):
             xp.where(done, s.depth, depth).astype(xp.int32),
         )
         reward = xp.where(done, xp.zeros_like(reward), reward)
-        return nxt, reward, self.is_accepting(nxt), self.is_rejecting(nxt)
+        return nxt, reward, self.is_accepting(nxt), self.is_rejecting(nxt), popped
 
 
 def compile_hierarchy(

@@ -7,6 +7,10 @@ for conflicts, a witness label.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
+
 from rewardkit.core import ConfigError, RewardkitWarning
 
 __all__ = [
@@ -111,3 +115,12 @@ class ClassicFormatWarning(RewardkitWarning):
       >>> issubclass(ClassicFormatWarning, UserWarning)
       True
     """
+
+
+@contextlib.contextmanager
+def _without_structure_warnings() -> Iterator[None]:
+    """Ignores unreachable-state, dead-end and unsatisfiable-edge warnings."""
+    with warnings.catch_warnings():
+        for w in (UnreachableStateWarning, DeadEndWarning, UnsatisfiableEdgeWarning):
+            warnings.simplefilter("ignore", w)
+        yield

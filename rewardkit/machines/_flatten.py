@@ -9,16 +9,13 @@ state under the call's context. The result is potentially exponentially larger.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import networkx as nx
 
 from rewardkit.machines._errors import (
-    DeadEndWarning,
-    UnreachableStateWarning,
-    UnsatisfiableEdgeWarning,
+    _without_structure_warnings,
 )
 from rewardkit.machines._formula import Clause, Formula
 from rewardkit.machines._hierarchy import HierarchicalRewardMachine, _and
@@ -60,13 +57,7 @@ def flatten_hierarchy(h: HierarchicalRewardMachine) -> RewardMachine:
     for (a, b, r), clauses in grouped.items():
         formula = Formula.from_clauses(dict.fromkeys(clauses), h.propositions)
         g.add_edge(a, b, formula=str(formula), reward=r)
-    with warnings.catch_warnings():
-        for w in (
-            UnreachableStateWarning,
-            DeadEndWarning,
-            UnsatisfiableEdgeWarning,
-        ):
-            warnings.simplefilter("ignore", w)
+    with _without_structure_warnings():
         return RewardMachine._build(
             g,
             label_domain=h.label_domain,

@@ -20,14 +20,14 @@ import networkx as nx
 from rewardkit.core import ConfigError
 from rewardkit.machines._errors import (
     CallCycleError,
-    DeadEndWarning,
     MachineDefinitionError,
     NondeterminismError,
     UnknownMachineError,
     UnknownPropositionError,
-    UnreachableStateWarning,
     UnsatisfiableEdgeWarning,
+    _without_structure_warnings,
 )
+from rewardkit.machines._exports import _Exports
 from rewardkit.machines._formula import (
     Clause,
     LabelDomain,
@@ -78,7 +78,7 @@ def _and(a: Clause, b: Clause) -> Clause | None:
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class HierarchicalRewardMachine:
+class HierarchicalRewardMachine(_Exports):
     """A hierarchy of reward machines ``⟨{M_1..M_k}, M_root, P⟩`` (FB23).
 
     Every member, root included, has one initial, exactly one accepting and at most
@@ -163,14 +163,8 @@ class HierarchicalRewardMachine:
             label_domain if label_domain is not None else LabelDomain.all_subsets(props)
         )
         members: dict[str, RewardMachine] = {}
-        with warnings.catch_warnings():
-            # Structure warnings come from the hierarchy-level checks below.
-            for w in (
-                UnreachableStateWarning,
-                DeadEndWarning,
-                UnsatisfiableEdgeWarning,
-            ):
-                warnings.simplefilter("ignore", w)
+        # Structure warnings come from the hierarchy-level checks below.
+        with _without_structure_warnings():
             for name, g in graphs.items():
                 declared = g.graph.get("propositions")
                 if declared is not None:
@@ -437,24 +431,6 @@ class HierarchicalRewardMachine:
             for e in m.call_edges:
                 calls.add_edge(name, e.call)
         return calls
-
-    def to_dot(self) -> str:
-        """Graphviz text, one cluster per machine; see ``rk.machines.to_dot``."""
-        from rewardkit.machines._draw import to_dot
-
-        return to_dot(self)
-
-    def draw(self, ax: Any = None) -> Any:
-        """Draws the flattening's members side by side; see ``rk.machines.draw``."""
-        from rewardkit.machines._draw import draw
-
-        return draw(self, ax)
-
-    def to_json(self) -> str:
-        """JSON text; see ``rk.machines.to_json``."""
-        from rewardkit.machines._io import to_json
-
-        return to_json(self)
 
     def __repr__(self) -> str:
         return (

@@ -18,6 +18,7 @@ from rewardkit.machines._errors import (
     MachineDefinitionError,
     NondeterminismError,
 )
+from rewardkit.machines._exports import _Exports
 from rewardkit.machines._formula import (
     TRUE,
     Clause,
@@ -81,7 +82,7 @@ class Outcome(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class RewardMachine:
+class RewardMachine(_Exports):
     """A reward machine ⟨U, u0, U_acc, U_rej, δ_u, δ_r⟩ over propositions P.
 
     Build it with ``from_graph``, ``from_dict`` or ``from_edges``; construction
@@ -455,24 +456,6 @@ class RewardMachine:
           (True, 'a')
         """
         return nx.MultiDiGraph(self._graph)
-
-    def to_dot(self) -> str:
-        """Graphviz text; see ``rk.machines.to_dot``."""
-        from rewardkit.machines._draw import to_dot
-
-        return to_dot(self)
-
-    def draw(self, ax: Any = None) -> Any:
-        """Draws on a matplotlib axis; see ``rk.machines.draw``."""
-        from rewardkit.machines._draw import draw
-
-        return draw(self, ax)
-
-    def to_json(self) -> str:
-        """JSON text; see ``rk.machines.to_json``."""
-        from rewardkit.machines._io import to_json
-
-        return to_json(self)
 
     def to_classic(self) -> str:
         """The classic text format; see ``rk.machines.to_classic``."""

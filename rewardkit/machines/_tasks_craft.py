@@ -59,6 +59,21 @@ def _sequence(name: str, events: str) -> RewardMachine:
     return _machine(name, edges, states)
 
 
+def _then(edges: list, states: list[str], prev: str, then: str) -> list[str]:
+    """Appends the events of ``then`` after ``prev`` (reward 1 into ``acc``).
+
+    Extends ``edges`` in place; returns every state, ``acc`` last.
+    """
+    for k, e in enumerate(then):
+        last = k == len(then) - 1
+        nxt = "acc" if last else f"v{k}"
+        edges.append((prev, nxt, e, 1.0 if last else 0.0))
+        if not last:
+            states.append(nxt)
+        prev = nxt
+    return [*states, "acc"]
+
+
 def _both_then(name: str, first: str, second: str, then: str) -> RewardMachine:
     """``{first, second}`` in any order, then the events of ``then``."""
     edges = [
@@ -68,15 +83,7 @@ def _both_then(name: str, first: str, second: str, then: str) -> RewardMachine:
         ("u2", "u3", first, 0.0),
     ]
     states = ["u0", "u1", "u2", "u3"]
-    prev = "u3"
-    for k, e in enumerate(then):
-        last = k == len(then) - 1
-        nxt = "acc" if last else f"v{k}"
-        edges.append((prev, nxt, e, 1.0 if last else 0.0))
-        if not last:
-            states.append(nxt)
-        prev = nxt
-    return _machine(name, edges, [*states, "acc"])
+    return _machine(name, edges, _then(edges, states, "u3", then))
 
 
 def _chain_with(name: str, chain: str, extra: str, then: str) -> RewardMachine:
@@ -91,15 +98,7 @@ def _chain_with(name: str, chain: str, extra: str, then: str) -> RewardMachine:
             if q == 0:
                 edges.append((state(p, q), state(p, 1), extra, 0.0))
     states = [state(p, q) for p in range(k + 1) for q in (0, 1)]
-    prev = state(k, 1)
-    for j, e in enumerate(then):
-        last = j == len(then) - 1
-        nxt = "acc" if last else f"v{j}"
-        edges.append((prev, nxt, e, 1.0 if last else 0.0))
-        if not last:
-            states.append(nxt)
-        prev = nxt
-    return _machine(name, edges, [*states, "acc"])
+    return _machine(name, edges, _then(edges, states, state(k, 1), then))
 
 
 def craft_tasks() -> tuple[RewardMachine, ...]:

@@ -72,6 +72,13 @@ __all__ = [
 ]
 
 
+def _select(machines: tuple, tasks: Any) -> tuple:
+    """The machines at the indices ``tasks`` (all of them when None)."""
+    if tasks is None:
+        return machines
+    return tuple(machines[int(i)] for i in tasks)
+
+
 def office_product(
     tasks: Any = None,
     *,
@@ -93,9 +100,7 @@ def office_product(
       >>> office_product([2]).num_machine_states
       6
     """
-    machines = office_tasks(legacy_falloff_reward=legacy_falloff_reward)
-    if tasks is not None:
-        machines = tuple(machines[int(i)] for i in tasks)
+    machines = _select(office_tasks(legacy_falloff_reward=legacy_falloff_reward), tasks)
     return ProductEnv(
         OfficeWorld(obs=obs, max_steps=max_steps),
         machines,
@@ -138,9 +143,7 @@ def craft_product(
       >>> craft_product([9]).num_machine_states
       8
     """
-    machines = craft_tasks()
-    if tasks is not None:
-        machines = tuple(machines[int(i)] for i in tasks)
+    machines = _select(craft_tasks(), tasks)
     env = CraftWorld(map_path, seed=seed, obs=obs, max_steps=max_steps)
     return ProductEnv(env, machines, label_domain=craft_label_domain(), crm=crm)
 

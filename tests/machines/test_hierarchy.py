@@ -24,6 +24,10 @@ from rewardkit.machines import (
     flatten,
     minimize,
 )
+from rewardkit.machines.tasks import (
+    hierarchical_craft_label_domain,
+    hierarchical_craft_task,
+)
 from tests.machines.test_machine_helpers import (
     PROPS,
     doubling,
@@ -335,68 +339,6 @@ def test_member_propositions_must_be_in_the_hierarchy():
 
 # ------------------------------------------ spec 6.3: CraftWorld flat sizes (FBenvs)
 
-CW_PROPS = ("i", "t", "c", "s", "w", "z", "r", "y", "x", "h", "l")
-
-
-def _seq(*steps):
-    edges = []
-    for k, step in enumerate(steps):
-        edges.append(step(f"u{k}", "acc" if k == len(steps) - 1 else f"u{k + 1}"))
-    return {"initial": "u0", "accepting": ["acc"], "edges": edges}
-
-
-def _f(p):
-    return lambda u, v: (u, v, p)
-
-
-def _c(name):
-    return lambda u, v: {"source": u, "target": v, "call": name}
-
-
-def _any_order(a, b, then=None, context="true"):
-    """a and b in any order (the second branch under ``context``), then ``then``."""
-    last = "u3" if then else "acc"
-    first_b = b("u0", "u2")
-    if isinstance(first_b, dict):
-        first_b["context"] = context
-    else:
-        first_b = (*first_b[:2], f"({first_b[2]}) & {context}")
-    edges = [a("u0", "u1"), b("u1", last), first_b, a("u2", last)]
-    if then:
-        edges.append(then("u3", "acc"))
-    return {"initial": "u0", "accepting": ["acc"], "edges": edges}
-
-
-CW = {
-    "Batter": _any_order(_f("w"), _f("z"), _f("t")),
-    "Bucket": _seq(_f("i"), _f("t")),
-    "Compass": _any_order(_f("i"), _f("r"), _f("h")),
-    "Leather": _seq(_f("y"), _f("h")),
-    "Paper": _seq(_f("s"), _f("h")),
-    "Quill": _any_order(_f("z"), _f("x"), _f("t")),
-    "Sugar": _seq(_f("s"), _f("t")),
-    "Book": _any_order(_c("Paper"), _c("Leather"), _f("t"), context="!s"),
-    "Map": _any_order(_c("Paper"), _c("Compass"), _f("t")),
-    "MilkBucket": _seq(_c("Bucket"), _f("c")),
-    "BookQuill": _any_order(_c("Book"), _c("Quill")),
-    "MilkBucketSugar": _any_order(_c("MilkBucket"), _c("Sugar")),
-    "Cake": _seq(_c("Batter"), _c("MilkBucketSugar"), _f("h")),
-}
-
-
-def _with_lava(spec):
-    """A rejecting state on l from every state; every other guard needs !l."""
-    edges, sources = [], []
-    for e in spec["edges"]:
-        if isinstance(e, dict):
-            edges.append({**e, "context": f"({e.get('context', 'true')}) & !l"})
-            sources.append(e["source"])
-        else:
-            edges.append((e[0], e[1], f"({e[2]}) & !l"))
-            sources.append(e[0])
-    edges += [(u, "rej", "l") for u in dict.fromkeys(sources)]
-    return {**spec, "edges": edges, "rejecting": ["rej"]}
-
 
 def _pairs(m):
     return len({(e.source, e.target) for e in m.edges if e.source != e.target})
@@ -416,18 +358,13 @@ def _pairs(m):
     ],
 )
 def test_craftworld_flat_sizes(task, height, n_machines, root, flat, flat_dead_ends):
-    domain = LabelDomain.at_most_one(CW_PROPS)
-    for machines, expected in (
-        (CW, flat),
-        ({k: _with_lava(v) for k, v in CW.items()}, flat_dead_ends),
-    ):
-        h = HierarchicalRewardMachine(
-            task, machines, propositions=CW_PROPS, label_domain=domain
-        )
+    domain = hierarchical_craft_label_domain()
+    for lava, expected in ((False, flat), (True, flat_dead_ends)):
+        h = hierarchical_craft_task(task, lava=lava)
         assert h.height == height
         calls = nx.descendants(h._call_graph(), task)
         assert len(calls) + 1 == n_machines
-        if machines is CW:
+        if not lava:
             r = h.machines[task]
             assert (len(r.states), _pairs(r)) == root
         small = minimize(h.flatten(), domain)

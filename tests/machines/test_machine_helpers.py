@@ -7,6 +7,7 @@ is valid, so hypothesis only draws the seed and never filters.
 import random
 import warnings
 
+from experiments.machines_flat_vs_hierarchy import doubling  # noqa: F401 - re-exported
 from rewardkit.core import RewardkitWarning
 from rewardkit.machines import (
     HierarchicalRewardMachine,
@@ -149,27 +150,6 @@ def random_hierarchy(seed, height, props=PROPS, domain=None):
 def random_trace(rng, domain, length):
     labels = domain.labels()
     return [labels[rng.randrange(len(labels))] for _ in range(length)]
-
-
-def doubling(h):
-    """The spec's blow-up family: M_1 = a then b; M_k calls M_{k-1} twice."""
-    machines = {
-        "M1": {
-            "initial": "u0",
-            "accepting": ["acc"],
-            "edges": [("u0", "u1", "a"), ("u1", "acc", "b")],
-        }
-    }
-    for k in range(2, h + 1):
-        machines[f"M{k}"] = {
-            "initial": "u0",
-            "accepting": ["acc"],
-            "edges": [
-                {"source": "u0", "target": "u1", "call": f"M{k - 1}"},
-                {"source": "u1", "target": "acc", "call": f"M{k - 1}"},
-            ],
-        }
-    return HierarchicalRewardMachine(f"M{h}", machines, propositions=("a", "b"))
 
 
 def all_subsets(props=PROPS):
