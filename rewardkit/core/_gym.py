@@ -24,7 +24,9 @@ __all__ = [
 
 def _host(tree: Any) -> Any:
     """One device-to-host transfer, then fresh writable copies (check_env needs it)."""
-    return jax.tree.map(lambda x: np.array(x, copy=True), jax.device_get(tree))
+    # np.array copies each leaf to fresh host memory; jax.device_get first would add
+    # an async-copy round trip that cost more than the env step itself.
+    return jax.tree.map(lambda x: np.array(x, copy=True), tree)
 
 
 def _cast(obs: Any, space: gym.Space) -> Any:
@@ -88,7 +90,14 @@ class JaxToGymnasium(gym.Env):
             return env.reset(jax.random.wrap_key_data(key_data), params)
 
         def step(key_data, state, action, params):
-            return env.step(jax.random.wrap_key_data(key_data), state, action, params)
+            key = jax.random.wrap_key_data(key_data)
+            obs, state, reward, term, trunc, info = env.step(key, state, action, params)
+            # One host transfer for reward and both flags instead of three.
+            reward = jnp.asarray(reward)
+            scalars = jnp.stack(
+                [reward, term.astype(reward.dtype), trunc.astype(reward.dtype)]
+            )
+            return obs, state, scalars, info
 
         self._reset = jax.jit(reset)
         self._step = jax.jit(step)
@@ -112,14 +121,13 @@ class JaxToGymnasium(gym.Env):
         """Steps; returns NumPy observations and Python ``float``/``bool``."""
         if self._state is None:
             raise gym.error.ResetNeeded("Call `reset()` before `step()`.")
-        obs, self._state, reward, terminated, truncated, info = self._step(
+        obs, self._state, scalars, info = self._step(
             self._key_data(), self._state, action, self.params
         )
-        obs, reward, terminated, truncated, info = _host(
-            (obs, reward, terminated, truncated, info)
-        )
-        obs = _cast(obs, self.observation_space)
-        return obs, float(reward), bool(terminated), bool(truncated), _scalarize(info)
+        reward, terminated, truncated = np.asarray(scalars).tolist()
+        obs = _cast(_host(obs), self.observation_space)
+        info = _scalarize(_host(info)) if info else {}
+        return obs, reward, bool(terminated), bool(truncated), info
 
     def __repr__(self) -> str:
         return f"to_gymnasium({self.jax_env!r})"
