@@ -9,12 +9,12 @@ import numpy as np
 
 from rewardkit.core import EXTRINSIC_REWARD, check_term_name, term_key
 from rewardkit.intrinsic._base import IntrinsicBonus
-from rewardkit.intrinsic._runner import Runner, check_frontend_args
+from rewardkit.intrinsic._runner import Runner, RunnerControls, check_frontend_args
 
 __all__ = ["AddIntrinsicReward"]
 
 
-class AddIntrinsicReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class AddIntrinsicReward(RunnerControls, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Adds an intrinsic bonus to one Gymnasium env (the N = 1 case).
 
     Works with any learner (e.g. SB3 through its own vectoriser). The bonus (built
@@ -78,42 +78,6 @@ class AddIntrinsicReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._runner = Runner(bonus, compute_every, update_every)
         self._runner.check_num_envs(1, "AddIntrinsicReward")
         self._obs: np.ndarray | None = None
-
-    @property
-    def adds_term(self) -> bool:
-        """Whether the bonus is added to the returned reward (the info contract)."""
-        return self.reward_mode == "sum" and self.compute_every == "step"
-
-    @property
-    def bonus_state(self) -> Any:
-        """The current :class:`~rewardkit.intrinsic.BonusState` (``None`` before reset)."""
-        return self._runner.state
-
-    @bonus_state.setter
-    def bonus_state(self, state: Any) -> None:
-        self._runner.state = state
-
-    @property
-    def last_bonus(self) -> np.ndarray | None:
-        """``[T, 1]`` bonuses of the last rollout (``compute_every="rollout"``)."""
-        return self._runner.last_bonus
-
-    @property
-    def frozen(self) -> bool:
-        """True while frozen: no buffering, no ``update``."""
-        return self._runner.frozen
-
-    def freeze(self) -> None:
-        """Stops learning: parameters, snapshots and β_t stay fixed."""
-        self._runner.frozen = True
-
-    def unfreeze(self) -> None:
-        """Resumes buffering and updating."""
-        self._runner.frozen = False
-
-    def update(self) -> dict[str, float] | None:
-        """Ends the rollout now: compute (rollout mode) and ``update``; metrics."""
-        return self._runner.end_rollout().get("metrics")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Resets the env; the first reset initialises the bonus from ``np_random``."""

@@ -128,3 +128,50 @@ class Runner:
                 f"{who}: the bonus was built with `num_envs`={self.bonus.num_envs} "
                 f"but the environment has {n}; build it with num_envs={n}."
             )
+
+
+class RunnerControls:
+    """The learning controls both Gymnasium front-ends expose over their ``Runner``.
+
+    Subclasses set ``self._runner``, ``self.reward_mode`` and ``self.compute_every``.
+    """
+
+    _runner: Runner
+    reward_mode: str
+    compute_every: str
+
+    @property
+    def adds_term(self) -> bool:
+        """Whether the bonus is added to the returned reward (the info contract)."""
+        return self.reward_mode == "sum" and self.compute_every == "step"
+
+    @property
+    def bonus_state(self) -> Any:
+        """The current :class:`~rewardkit.intrinsic.BonusState` (``None`` before reset)."""
+        return self._runner.state
+
+    @bonus_state.setter
+    def bonus_state(self, state: Any) -> None:
+        self._runner.state = state
+
+    @property
+    def last_bonus(self) -> np.ndarray | None:
+        """``[T, N]`` bonuses of the last rollout (``compute_every="rollout"``)."""
+        return self._runner.last_bonus
+
+    @property
+    def frozen(self) -> bool:
+        """True while frozen: no buffering, no ``update``."""
+        return self._runner.frozen
+
+    def freeze(self) -> None:
+        """Stops learning: parameters, snapshots and β_t stay fixed."""
+        self._runner.frozen = True
+
+    def unfreeze(self) -> None:
+        """Resumes buffering and updating."""
+        self._runner.frozen = False
+
+    def update(self) -> dict[str, float] | None:
+        """Ends the rollout now: compute (rollout mode) and ``update``; metrics."""
+        return self._runner.end_rollout().get("metrics")

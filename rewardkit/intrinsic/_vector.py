@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from rewardkit.core import EXTRINSIC_REWARD, check_term_name, term_key
 from rewardkit.intrinsic._base import IntrinsicBonus
-from rewardkit.intrinsic._runner import Runner, check_frontend_args
+from rewardkit.intrinsic._runner import Runner, RunnerControls, check_frontend_args
 
 __all__ = ["AddIntrinsicReward"]
 
@@ -20,7 +20,9 @@ def _put(info: dict[str, Any], key: str, value: Any, n: int) -> None:
     info[f"_{key}"] = np.ones(n, bool)
 
 
-class AddIntrinsicReward(VectorWrapper, gym.utils.RecordConstructorArgs):
+class AddIntrinsicReward(
+    RunnerControls, VectorWrapper, gym.utils.RecordConstructorArgs
+):
     """Adds an intrinsic bonus to a ``gymnasium.vector.VectorEnv``.
 
     The bonus runs in JAX (jitted once here); this wrapper only converts at the
@@ -101,43 +103,6 @@ class AddIntrinsicReward(VectorWrapper, gym.utils.RecordConstructorArgs):
         self._runner.check_num_envs(envs.num_envs, "vector.AddIntrinsicReward")
         self._obs: np.ndarray | None = None
         self._prev_done = np.zeros(envs.num_envs, bool)
-
-    @property
-    def adds_term(self) -> bool:  # type: ignore[override]
-        """Whether the bonus is added to the returned reward (the info contract)."""
-        return self.reward_mode == "sum" and self.compute_every == "step"
-
-    @property
-    def bonus_state(self) -> Any:
-        """The current :class:`~rewardkit.intrinsic.BonusState` (``None`` before reset)."""
-        return self._runner.state
-
-    @bonus_state.setter
-    def bonus_state(self, state: Any) -> None:
-        self._runner.state = state
-
-    @property
-    def last_bonus(self) -> np.ndarray | None:
-        """``[T, N]`` bonuses of the last rollout (``compute_every="rollout"``)."""
-        return self._runner.last_bonus
-
-    @property
-    def frozen(self) -> bool:
-        """True while frozen: no buffering, no ``update``."""
-        return self._runner.frozen
-
-    def freeze(self) -> None:
-        """Stops learning: parameters, snapshots and β_t stay fixed."""
-        self._runner.frozen = True
-
-    def unfreeze(self) -> None:
-        """Resumes buffering and updating."""
-        self._runner.frozen = False
-
-    def update(self) -> dict[str, float] | None:
-        """Ends the rollout now: compute (rollout mode) and ``update``; metrics."""
-        out = self._runner.end_rollout()
-        return out.get("metrics")
 
     def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None):
         """Resets (all envs, or ``options["reset_mask"]``); seeds episodic memory."""
