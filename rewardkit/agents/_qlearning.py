@@ -216,11 +216,7 @@ def make_train(
     index = obs_index or (lambda o: o)
 
     def build(*env_args):
-        env = (
-            make_env(*env_args)
-            if callable(make_env) and not isinstance(make_env, Environment)
-            else make_env
-        )
+        env = make_env if isinstance(make_env, Environment) else make_env(*env_args)
         return env, AutoReset(env, mode=config.autoreset_mode)
 
     def sizes(env):

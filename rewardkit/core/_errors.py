@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "ConfigError",
     "RewardkitError",
@@ -120,8 +122,6 @@ def check_positive_int(name: str, value: Any) -> int:
       >>> check_positive_int("num_envs", 4)
       4
     """
-    import numpy as np
-
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ConfigError(f"`{name}` must be an integer >= 1; got {value!r}.")
     return int(value)

@@ -13,6 +13,7 @@ from gymnasium.vector.utils import batch_space
 
 from rewardkit.core._autoreset import AutoReset, parse_autoreset_mode
 from rewardkit.core._env import Environment
+from rewardkit.core._errors import check_positive_int
 
 __all__ = [
     "JaxToGymnasium",
@@ -161,8 +162,6 @@ class JaxToGymnasiumVector(gym.vector.VectorEnv):
         self, env: Environment, params: Any, num_envs: int, *, autoreset_mode: Any
     ):
         mode = parse_autoreset_mode(autoreset_mode)
-        from rewardkit.core._errors import check_positive_int
-
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.jax_env = env
         self.params = env.default_params() if params is None else params

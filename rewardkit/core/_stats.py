@@ -65,9 +65,7 @@ def update_running_stats(stats: RunningStats, x: Any) -> RunningStats:
     batch_axes = tuple(range(x.ndim - feature_ndim))
     batch_mean = jnp.mean(x, axis=batch_axes)
     batch_var = jnp.var(x, axis=batch_axes)
-    batch_count = jnp.asarray(
-        x.size // max(1, stats.mean.size) if feature_ndim else x.size, jnp.float32
-    )
+    batch_count = jnp.asarray(x.size // stats.mean.size, jnp.float32)
     delta = batch_mean - stats.mean
     total = stats.count + batch_count
     mean = stats.mean + delta * batch_count / total
