@@ -7,7 +7,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import numpy as np
 
 from rewardkit.core import ConfigError
@@ -72,7 +71,7 @@ def _certify_fn(spec: Any, rtol: float) -> Any:
             for r in (r1, r2):
                 rb = expected(mask_absorbing(r, st.absorbing), t)[0]
                 r_pi = jnp.sum(st.policy * rb, axis=-1)
-                vs.append(jsl.lu_solve((st.lu, st.piv), r_pi))
+                vs.append(_canon.solve_policy(st, r_pi))
             phi = vs[0] - vs[1] / jnp.where(alpha > 0, alpha, 1.0)
         else:
             phi = jnp.full((t_states(mdp),), jnp.nan, dt)

@@ -1,7 +1,7 @@
 """Planning for distance workloads: cached evaluation, optimal policies, regret.
 
 Exact planning is :mod:`rewardkit.core`'s one planner; this module adds only what
-distance studies need on top: the LU factor cached in a VAL ``init`` state (many
+distance studies need on top: the (I − γP_π)⁻¹ cached in a VAL ``init`` state (many
 rewards, one factorisation), policy iteration, returns and normalised regret. All
 functions are pure and ``jit``/``vmap``-able (MDPs and rewards as pytrees).
 """
@@ -60,7 +60,7 @@ def _rbar(reward: Any, mdp: Any) -> jax.Array:
 def cached_policy_evaluation(
     R: Any, mdp: Any, policy: Any = None, state: Any = None
 ) -> jax.Array:
-    """V^π_R by one LU solve, reusing ``state``'s factor of (I − γP_π).
+    """V^π_R by one matrix product with ``state``'s cached (I − γP_π)⁻¹.
 
     The cached form of :func:`rewardkit.core.policy_evaluation` (same values).
 
@@ -84,7 +84,7 @@ def cached_policy_evaluation(
     pi = None if policy is None else policy_matrix(policy, t.shape[1], t.dtype)
     st = _state(mdp, pi, state)
     r_pi = jnp.sum(st.policy * _rbar(R, mdp), axis=-1)
-    return jsl.lu_solve((st.lu, st.piv), r_pi)
+    return _canon.solve_policy(st, r_pi)
 
 
 def cached_q_values(

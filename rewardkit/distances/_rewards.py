@@ -114,10 +114,16 @@ def expected(r: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(r̄, T|R|)``: Σ_s' T R and Σ_s' T |R| (for compact input: R and |R|)."""
     if r.ndim == 2:
         return r, jnp.abs(r)
-    # Elementwise products and sums (not dots): XLA fuses both reductions into one
-    # pass over T and R, which dominates the cost at large S.
+    # One variadic reduction (not dots, not two sums): a single pass over T and
+    # R, which dominates the cost at large S, with no [S, A, S] temporary.
     tr = t * r
-    return jnp.sum(tr, axis=-1), jnp.sum(jnp.abs(tr), axis=-1)
+    zero = jnp.zeros((), tr.dtype)
+    return jax.lax.reduce(
+        (tr, jnp.abs(tr)),
+        (zero, zero),
+        lambda x, y: (x[0] + y[0], x[1] + y[1]),
+        (tr.ndim - 1,),
+    )
 
 
 def state_reward(r: Any, n_actions: int, on: str = "entry") -> jax.Array:

@@ -1,7 +1,7 @@
 r"""Canonicalisations: linear maps removing shaping (and, for STARC, redistribution).
 
 A :class:`Canonicaliser` is an optax-style pair of pure functions: ``init(mdp)``
-does the per-MDP work once (the LU factor of (I − γP_π), the MIN Cholesky factor,
+does the per-MDP work once (the inverse of (I − γP_π), the MIN Cholesky factor,
 D_S and D_A) and ``apply(state, R)`` canonicalises one reward, ``[S, A, S]`` or
 compact ``[S, A]``, returning :class:`CanonOut` ``(value, bound)``; ``bound`` is the
 elementwise magnitude of the summed terms, used by the relative zero test.
@@ -68,8 +68,10 @@ class CanonState(NamedTuple):
       gamma: ``[]`` γ.
       absorbing: ``[S]`` bool or None.
       policy: ``[S, A]`` π (VAL, ValuePotential).
-      lu: LU factor of (I − γP_π) and its pivots (VAL, ValuePotential).
-      piv: the pivots.
+      inverse: ``[S, S]`` (I − γP_π)⁻¹ (VAL, ValuePotential), built once from
+        an LU factorisation: every later solve is one matrix product, which
+        batches over rewards and is ~20x faster than two triangular solves at
+        S = 1024 on a CPU (LAPACK's trsv is memory-bound and single-threaded).
       chol: Cholesky factor of MᵀDM (MIN).
       design_weights: ``[S, A]`` D of MIN.
       state_dist: ``[S]`` D_S (EPIC).
@@ -81,8 +83,7 @@ class CanonState(NamedTuple):
     gamma: Any = None
     absorbing: Any = None
     policy: Any = None
-    lu: Any = None
-    piv: Any = None
+    inverse: Any = None
     chol: Any = None
     design_weights: Any = None
     state_dist: Any = None
@@ -158,8 +159,9 @@ def init_state(spec: CanonSpec, opts: dict, mdp: Any) -> CanonState:
         pi = jnp.full((s, a), 1.0 / a, dt) if pi is None else jnp.asarray(pi, dt)
         _check_shape("policy", pi, (s, a))
         p_pi = jnp.einsum("sa,sat->st", pi, t, precision=HI)
-        lu, piv = jsl.lu_factor(jnp.eye(s, dtype=dt) - g * p_pi)
-        return base._replace(policy=pi, lu=lu, piv=piv)
+        eye = jnp.eye(s, dtype=dt)
+        inverse = jsl.lu_solve(jsl.lu_factor(eye - g * p_pi), eye)
+        return base._replace(policy=pi, inverse=inverse)
     if spec.kind == "minimal_l2":
         flat = t.reshape(s * a, s)
         design = g * flat - jnp.repeat(jnp.eye(s, dtype=dt), a, axis=0)
@@ -190,6 +192,24 @@ def init_state(spec: CanonSpec, opts: dict, mdp: Any) -> CanonState:
         _check_shape("model", model, (s, a, s))
         return base._replace(action_dist=da, model=model)
     return base  # identity
+
+
+def next_state_mean(t: jax.Array, v: jax.Array) -> jax.Array:
+    """Σ_s' T(s, a, s') v_k(s') for ``[K, S]`` v: ``[K, S, A]``.
+
+    One matrix product with T as the left operand, in its stored layout (an
+    einsum with v first makes XLA:CPU transpose the whole ``[S, A, S]`` T first).
+    """
+    s, a, _ = t.shape
+    out = jax.lax.dot_general(
+        t.reshape(s * a, s), v, (((1,), (1,)), ((), ())), precision=HI
+    )
+    return out.T.reshape(v.shape[0], s, a)
+
+
+def solve_policy(state: CanonState, r_pi: jax.Array) -> jax.Array:
+    """V = (I − γP_π)⁻¹ r_π for ``[..., S]`` right-hand sides (a VAL state)."""
+    return jnp.einsum("st,...t->...s", state.inverse, r_pi, precision=HI)
 
 
 def _dead(absorbing: Any, s: int, dt: Any) -> jax.Array:
@@ -247,7 +267,7 @@ def apply_batch(spec: CanonSpec, state: CanonState, rewards: Any) -> CanonOut:
             phi = jsl.cho_solve((state.chol, True), rhs.T).T
         else:
             r_pi = jnp.sum(state.policy * rbar, axis=-1)
-            phi = jsl.lu_solve((state.lu, state.piv), r_pi.T).T  # V^π, [K, S]
+            phi = solve_policy(state, r_pi)  # V^π, [K, S]
         if kind == "value_potential":
             full = jax.vmap(to_sas, (0, None))(r, t.shape[0])
             value = full - phi[:, :, None, None] + g * phi[:, None, None, :]
@@ -257,8 +277,9 @@ def apply_batch(spec: CanonSpec, state: CanonState, rewards: Any) -> CanonOut:
                 + g * jnp.abs(phi)[:, None, None, :]
             )
             return CanonOut(value, bound)
-        tphi = jnp.einsum("sat,kt->ksa", t, phi, precision=HI)
-        tabs_phi = jnp.einsum("sat,kt->ksa", t, jnp.abs(phi), precision=HI)
+        k = phi.shape[0]
+        tphi = next_state_mean(t, jnp.concatenate([phi, jnp.abs(phi)]))
+        tphi, tabs_phi = tphi[:k], tphi[k:]
         value = rbar + g * tphi - phi[:, :, None]
         bound = tabs + g * tabs_phi + jnp.abs(phi)[:, :, None]
         if kind == "minimal_l2" and spec.min_kind == "flat":
@@ -361,7 +382,7 @@ def val(policy: Any = None) -> Canonicaliser:
        [R(s,a,S') - V^\pi_R(s) + \gamma V^\pi_R(S')]
 
     The output is constant in s', stored compact ``[S, A]``; Σ_a π(a|s)·VAL = 0.
-    (I − γP_π) is LU-factorised once in ``init``.
+    (I − γP_π) is factorised (and inverted) once in ``init``.
 
     Args:
       policy: ``[S, A]`` π (any fixed policy, also deterministic); uniform if None.
