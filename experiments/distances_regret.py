@@ -13,10 +13,18 @@ Outputs (results/distances_regret/): correlations.csv (every (canon, n, m) with
 the paper's value where it has one), results.json (config, keys, correlations for
 d and d/2 — identical, Pearson is scale-free), scatter.png.
 
-Recorded results (seed 42, full run, 231 s on the loaded 2-core VM): VAL-2-2
-0.850 (paper 0.856), EPIC-2-2 0.818 (0.778), DARD-2-2 0.823 (0.782), None-2-2
-0.526 (0.618); VAL-1-1 0.853 < DARD-1-1 0.900 (the L1 ordering criterion failed
-on this seed). Full table: docs/distances.md, "Reproduction".
+Zero-norm threshold: ``--rtol`` (default 1e-14, 50x the float64 rounding floor
+of trivial rewards, spec §2.1) rather than the library's 1e-10. About 7 % of the
+protocol's random rewards are nearly trivial for VAL (their only non-shaping
+entries sit on transitions of probability ~e^-20), with n(c)/n(b) ~ 1e-13-1e-12:
+exact float64 regret still orders their policies, so a threshold that calls them
+trivial (1e-10) costs VAL-1-1 0.07 (seed 42: 0.853, below DARD's 0.900).
+
+Recorded results (seeds 42, 1, 2; full runs, 210-300 s each on the loaded 2-core
+VM; mean over seeds, paper in brackets): VAL-1-1 0.927 (0.873), VAL-2-2 0.906
+(0.856), EPIC-2-2 0.804 (0.778), DARD-2-2 0.808 (0.782), None-2-2 0.544
+(0.618); every hard criterion of spec §5.4 holds on every seed and the soft ones
+on the mean. Full table: docs/distances.md, "Reproduction".
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ DESCRIPTION = (
 )
 
 S, A, GAMMA, STEPS = 32, 4, 0.95, 16
+# Zero-norm threshold: 50x the float64 rounding floor of trivial rewards (spec §2.1:
+# n(c)/n(b) <= 2e-16), not the library's 1e-10 default (see the module docstring).
+RTOL = 1e-14
 CANONS = {
     "None": "none",
     "EPIC": "epic",
@@ -113,7 +124,7 @@ def all_norms(x, w, w_inf, axes):
     )  # order of METRICS: 1, 2, inf, w1, w2, winf
 
 
-def make_env_fn(n_pairs: int, planner: str, returns: str):
+def make_env_fn(n_pairs: int, planner: str, returns: str, rtol: float = RTOL):
     method = {"vi": "value_iteration", "pi": "policy_iteration"}[planner]
     authors = {cname: rd.starc(c, weights="authors") for cname, c in CANONS.items()}
 
@@ -149,13 +160,13 @@ def make_env_fn(n_pairs: int, planner: str, returns: str):
             wn = (st.norm_w, st.norm_w_inf)
             nc = all_norms(c, *wn, axes)  # [6, N]
             nb = all_norms(b, *wn, axes)
-            ok = nc > 1e-10 * nb
+            ok = nc > rtol * nb
             # standardised rewards for the 6 norms, plus "none" (unscaled)
             stds = [
                 jnp.where(ok[i][bc], c / jnp.where(ok[i], nc[i], 1.0)[bc], 0.0)
                 for i in range(6)
             ]
-            stds.append(jnp.where((nc[1] > 1e-10 * nb[1])[bc], c, 0.0))
+            stds.append(jnp.where((nc[1] > rtol * nb[1])[bc], c, 0.0))
             for nname, sn in zip([*METRICS, "none"], stds, strict=True):
                 sn = sn.reshape((n_pairs, 1 + STEPS, *sn.shape[1:]))
                 diff = (sn[:, 1:] - sn[:, :1]).reshape(-1, *sn.shape[2:])
@@ -279,6 +290,12 @@ def main(argv=None):
         help="which (n, m) rows to print (all are computed)",
     )
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--rtol",
+        type=float,
+        default=RTOL,
+        help="relative zero-norm threshold n(c) <= rtol * n(bound) (see docstring)",
+    )
     p.add_argument("--envs", type=int, default=None, help="MDPs (default 128)")
     p.add_argument("--pairs", type=int, default=None, help="pairs per MDP (8)")
     p.add_argument(
@@ -294,7 +311,7 @@ def main(argv=None):
     out = C.out_dir("distances_regret", args)
     t0 = time.perf_counter()
     with jax.enable_x64(True):
-        env_fn = make_env_fn(pair_chunk, args.planner, args.returns)
+        env_fn = make_env_fn(pair_chunk, args.planner, args.returns, args.rtol)
         keys = jax.random.split(jax.random.key(args.seed), n_envs)
         parts = []
         # One compiled program for every chunk of MDPs x pairs. Small chunks: on the
@@ -356,6 +373,7 @@ def main(argv=None):
         "returns": args.returns,
         "planner": args.planner,
         "seed": args.seed,
+        "rtol": args.rtol,
         "quick": args.quick,
         "seconds": elapsed,
     }
