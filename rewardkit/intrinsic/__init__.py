@@ -15,6 +15,7 @@ from rewardkit.intrinsic._base import (
     restore_state,
     save_state,
 )
+from rewardkit.intrinsic._combine import combine
 from rewardkit.intrinsic._disagreement import disagreement
 from rewardkit.intrinsic._e3b import E3BEpisodic, e3b
 from rewardkit.intrinsic._gym import AddIntrinsicReward
@@ -26,6 +27,7 @@ __all__ = [
     "BonusState",
     "E3BEpisodic",
     "IntrinsicBonus",
+    "combine",
     "disagreement",
     "e3b",
     "functional",

@@ -128,6 +128,13 @@ class AddIntrinsicReward(EnvWrapper):
             self.env.observation_space(inner_params),
             self.env.action_space(inner_params),
         )
+        if not isinstance(state, BonusState):
+            raise TypeError(
+                "functional.AddIntrinsicReward takes a single bonus (its state must "
+                f"be a BonusState); got {type(state).__name__} from `bonus` "
+                f"{self.bonus.name!r} (a mixture from `combine`?). Wrap one "
+                "bonus, or use the Gymnasium front-ends for mixtures."
+            )
         return AddIntrinsicParams(inner_params, state)
 
     def default_params(self) -> AddIntrinsicParams:

@@ -12,6 +12,7 @@ from flax import nnx
 
 import rewardkit as rk
 from rewardkit.core import Transition
+from rewardkit.intrinsic import BonusState
 
 OBS_SPACE = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
 ACT_SPACE = gym.spaces.Discrete(3)
@@ -124,6 +125,12 @@ BONUSES = {
         num_envs=n, ensemble_size=3, **FAST
     ),
     "e3b": lambda n: rk.intrinsic.e3b(num_envs=n, **FAST),
+    "rnd+e3b": lambda n: rk.intrinsic.combine(
+        [
+            (rk.intrinsic.rnd(num_envs=n, update_proportion=1.0, **FAST), 1.0),
+            (rk.intrinsic.e3b(num_envs=n, **FAST), 0.5),
+        ]
+    ),
 }
 #: Further instances used by oracle tests only.
 EXTRA = {
@@ -133,6 +140,25 @@ EXTRA = {
     "e3b_rllte": lambda n: rk.intrinsic.e3b(num_envs=n, preset="rllte", **FAST),
     "icm_rllte": lambda n: rk.intrinsic.icm(num_envs=n, preset="rllte", **FAST),
 }
+
+
+def members(state):
+    """The member ``BonusState``s of a state (a combination's tuple, or itself)."""
+    return (state,) if isinstance(state, BonusState) else tuple(state)
+
+
+def fresh_episodes(state, start):
+    """``state`` with ``start``'s episodic arrays and return filters, per member."""
+    if isinstance(state, BonusState):
+        return state._replace(episodic=start.episodic, ret_filter=start.ret_filter)
+    return tuple(map(fresh_episodes, state, start))
+
+
+def with_beta0(state, value):
+    """``state`` with every member's ``beta0`` leaf set to ``value``."""
+    if isinstance(state, BonusState):
+        return state._replace(beta0=jnp.float32(value))
+    return tuple(with_beta0(s, value) for s in state)
 
 
 class Case:
@@ -156,9 +182,7 @@ class Case:
         # One rollout of statistics, so the reward scale is known; fresh episodes.
         _, warm, _ = self.compute(self.state, self.batch)
         warm, _ = self.update(warm, self.batch)
-        self.warm = warm._replace(
-            episodic=self.state.episodic, ret_filter=self.state.ret_filter
-        )
+        self.warm = fresh_episodes(warm, self.state)
 
 
 @functools.cache
