@@ -44,9 +44,9 @@ from rewardkit.distances._sampled import (
     Sampler,
     sampled_dard_distance,
     sampled_epic_distance,
-    sampled_starc_val_distance,
     tabular_samplers,
 )
+from rewardkit.distances._sampled_val import sampled_starc_val_distance
 from rewardkit.distances._starc import (
     DistOut,
     DistState,
@@ -56,6 +56,7 @@ from rewardkit.distances._starc import (
     starc_distance,
 )
 from rewardkit.distances._table import distance_regret_table
+from rewardkit.distances._td import ValueFit, fit_value_td
 
 __all__ = [
     "DistOut",
@@ -66,6 +67,7 @@ __all__ = [
     "RewardDistance",
     "Sampler",
     "TabularMDP",
+    "ValueFit",
     "add_absorbing_state",
     "cached_advantages",
     "cached_policy_evaluation",
@@ -78,6 +80,7 @@ __all__ = [
     "distance_regret_table",
     "epic_distance",
     "epic_pearson",
+    "fit_value_td",
     "from_tabular_model",
     "infer_layout",
     "interpolate",

@@ -6,7 +6,8 @@ evaluated on the same samples (paired keys).
 
 What each estimator needs: EPIC needs R at arbitrary (s, a, s'); DARD and
 STARC-VAL need a simulator or model (``next_state``); STARC-VAL also needs V^π of
-each reward (``value_fn``, e.g. from TD learning).
+each reward, given (``value_fn``) or fitted by TD(0) (``fit_value_td``, in
+``_td.py``; the estimator itself is in ``_sampled_val.py``).
 
 Monte-Carlo norms of noise are positive, so every estimate is **biased upward**:
 a shaped reward whose true distance is 0 still gets a positive value (the
@@ -32,7 +33,6 @@ __all__ = [
     "Sampler",
     "sampled_dard_distance",
     "sampled_epic_distance",
-    "sampled_starc_val_distance",
     "tabular_samplers",
 ]
 
@@ -77,39 +77,51 @@ def _traced(fn: Callable[..., Any]) -> Callable[..., jax.Array]:
     return fn
 
 
-def _run_seeds(build: Callable, cache_key: tuple, key: jax.Array, n_seeds: int):
-    """Runs ``build(wrap)(seed_key) -> (value, floor)`` over seeds.
+def _run_seeds(
+    build: Callable,
+    cache_key: tuple,
+    key: jax.Array,
+    n_seeds: int,
+    args: tuple = (),
+    eager_ok: bool = True,
+):
+    """Runs ``build(wrap)(seed_key, *args) -> (value, floor)`` over seeds.
 
     JAX-traceable callables: one jitted program per configuration, cached (so
     repeated calls with the same callables and samplers never recompile). NumPy
-    callables: the same code eagerly, converting their inputs to NumPy.
+    callables: the same code eagerly, converting their inputs to NumPy (unless
+    ``eager_ok`` is False: then the tracing error propagates).
     """
     keys = jax.random.split(key, check_positive_int("n_seeds", n_seeds))
     fn = _COMPILED.get(cache_key)
     if fn is None:
         fn = jax.jit(build(_traced))
     try:
-        out = [fn(k) for k in keys]
+        out = [fn(k, *args) for k in keys]
         if len(_COMPILED) > 64:
             _COMPILED.clear()
         _COMPILED[cache_key] = fn
     except _EAGER_ERRORS:
+        if not eager_ok:
+            raise
         eager = build(_eager)
-        out = [eager(k) for k in keys]
+        out = [eager(k, *args) for k in keys]
     values = [float(v) for v, _ in out]
     floors = [float(f) for _, f in out]
     return _summary(values, floors)
 
 
 def tabular_samplers(mdp: TabularMDP) -> dict[str, Any]:
-    """Samplers of a tabular MDP: uniform D_S, D_A, coverage (s, a) × T, model.
+    """Samplers of a tabular MDP: D_S, D_A, coverage (s, a) × T, model, features.
 
     Args:
       mdp: the MDP (its ``state_dist``/``action_dist`` if set, else uniform).
 
     Returns:
       ``{"state": Sampler, "action": Sampler, "coverage": Sampler,
-      "next_state": (key, s, a) -> s'}`` over int32 states and actions.
+      "next_state": (key, s, a) -> s', "features": (s) -> [n, S] one-hot}`` over
+      int32 states and actions. ``coverage`` is uniform over (s, a), so as TD
+      data (:func:`fit_value_td`) it evaluates the uniform policy.
 
     Example:
       >>> from rewardkit.distances import make_mdp
@@ -143,6 +155,7 @@ def tabular_samplers(mdp: TabularMDP) -> dict[str, Any]:
         "action": Sampler(lambda key, n: draw(key, n, da, a_n)),
         "coverage": Sampler(coverage),
         "next_state": next_state,
+        "features": lambda s: jax.nn.one_hot(s, s_n, dtype=jnp.float32),
     }
 
 
@@ -180,7 +193,7 @@ def _pearson_and_floor(canon: Callable, f1, f2, phi, gamma: float):
 
 
 def _random_potential(key: jax.Array, example: Any) -> Callable[[Any], jax.Array]:
-    feat = np.asarray(example).reshape(np.shape(example)[0], -1).shape[1]
+    feat = int(np.prod(np.shape(example)[1:]))  # shapes only: s may be traced
     w = jax.random.normal(key, (feat,))
 
     def phi(x):
@@ -391,102 +404,6 @@ def sampled_dard_distance(
         coverage_sampler,
         next_state,
         m,
-        b,
-    )
-    return _run_seeds(build, cache, key, n_seeds)
-
-
-def sampled_starc_val_distance(
-    key: jax.Array,
-    reward_fn1: Callable[..., Any],
-    reward_fn2: Callable[..., Any],
-    *,
-    gamma: float,
-    value_fn1: Callable[[Any], Any],
-    value_fn2: Callable[[Any], Any],
-    coverage_sampler: Sampler,
-    next_state: Callable[..., Any],
-    n_next: int = 1,
-    n_coverage: int = 4096,
-    n_seeds: int = 3,
-) -> Estimate:
-    """Sample-based STARC-VAL with L2 ([STARC-code] ``src/continuous/canon/val.py``).
-
-    Â(s, a) = mean_k[R(s, a, s'_k) + γV(s'_k)] − V(s) with s'_k ~ next_state
-    (k = 1 for deterministic dynamics) on B coverage pairs (s, a); n̂ = √mean Â²
-    and d = √mean(Â1/n̂1 − Â2/n̂2)². V^π of each reward comes from ``value_fn``
-    (exact values, or a TD fit). Biased upward.
-
-    Args:
-      key: PRNG key.
-      reward_fn1: ``(s, a, s') -> r``, vectorised.
-      reward_fn2: likewise.
-      gamma: γ.
-      value_fn1: ``(s) -> V^π_{R1}(s)``, vectorised.
-      value_fn2: likewise for R2.
-      coverage_sampler: yields ``(s, a, ...)``; only s and a are used.
-      next_state: ``(key, s, a) -> s'``.
-      n_next: next-state samples per (s, a).
-      n_coverage: B.
-      n_seeds: repetitions.
-
-    Returns:
-      :class:`Estimate` (distance in [0, 2]).
-
-    Example:
-      >>> from rewardkit.distances import make_mdp, cached_policy_evaluation
-      >>> mdp = make_mdp(np.full((3, 2, 3), 1 / 3), 0.9)
-      >>> smp = tabular_samplers(mdp)
-      >>> table = jnp.asarray(np.random.default_rng(0).normal(size=(3, 2, 3)))
-      >>> v = cached_policy_evaluation(table, mdp)
-      >>> est = sampled_starc_val_distance(jax.random.key(0),
-      ...     lambda s, a, s2: table[s, a, s2], lambda s, a, s2: -table[s, a, s2],
-      ...     gamma=0.9, value_fn1=lambda s: v[s], value_fn2=lambda s: -v[s],
-      ...     coverage_sampler=smp["coverage"], next_state=smp["next_state"],
-      ...     n_next=4, n_coverage=64)
-      >>> round(est.value, 3)
-      2.0
-    """
-    kn = check_positive_int("n_next", n_next)
-    b = check_positive_int("n_coverage", n_coverage)
-
-    def build(wrap):
-        f1, f2 = wrap(reward_fn1), wrap(reward_fn2)
-        v1, v2 = wrap(value_fn1), wrap(value_fn2)
-
-        def one(k):
-            ks = jax.random.split(k, 3)
-            out = coverage_sampler.sample(ks[0], b)
-            s, a = out[0], out[1]
-            rs, ra = _repeat(s, kn), _repeat(a, kn)
-            s2 = next_state(ks[1], rs, ra)
-            phi = _random_potential(ks[2], s)
-
-            def adv(f, v):
-                q = jnp.reshape(f(rs, ra, s2) + gamma * v(s2), (b, kn)).mean(axis=1)
-                return q - v(s)
-
-            def shaped_v(x):
-                return v1(x) - phi(x)  # shaping by Φ shifts V^π by −Φ
-
-            a1 = _unit(adv(f1, v1))
-            d = jnp.sqrt(jnp.mean((a1 - _unit(adv(f2, v2))) ** 2))
-            shaped = adv(_shaped(f1, phi, gamma), shaped_v)
-            floor = jnp.sqrt(jnp.mean((a1 - _unit(shaped)) ** 2))
-            return d, floor
-
-        return one
-
-    cache = (
-        "val",
-        reward_fn1,
-        reward_fn2,
-        value_fn1,
-        value_fn2,
-        float(gamma),
-        coverage_sampler,
-        next_state,
-        kn,
         b,
     )
     return _run_seeds(build, cache, key, n_seeds)
