@@ -12,7 +12,7 @@ import numpy as np
 from rewardkit.core import ConfigError
 from rewardkit.distances import canon as _canon
 from rewardkit.distances._norms import standardise, weighted_norm
-from rewardkit.distances._rewards import check_reward, expected, mask_absorbing
+from rewardkit.distances._rewards import check_reward, expected
 from rewardkit.distances._starc import _cast_mdp, _check_mdp, _resolve_canon
 
 __all__ = ["EquivalenceCertificate", "certify_equivalent"]
@@ -69,7 +69,7 @@ def _certify_fn(spec: Any, rtol: float) -> Any:
             t = st.transitions
             vs = []
             for r in (r1, r2):
-                rb = expected(mask_absorbing(r, st.absorbing), t)[0]
+                rb = expected(r, t, st.absorbing)[0]
                 r_pi = jnp.sum(st.policy * rb, axis=-1)
                 vs.append(_canon.solve_policy(st, r_pi))
             phi = vs[0] - vs[1] / jnp.where(alpha > 0, alpha, 1.0)

@@ -53,8 +53,7 @@ def _state(mdp: Any, policy: Any, state: Any) -> _canon.CanonState:
 
 def _rbar(reward: Any, mdp: Any) -> jax.Array:
     t = _canon.working_transitions(mdp)
-    r = mask_absorbing(jnp.asarray(reward, t.dtype), mdp.absorbing)
-    return expected(r, t)[0]
+    return expected(jnp.asarray(reward, t.dtype), t, mdp.absorbing)[0]
 
 
 def cached_policy_evaluation(

@@ -249,12 +249,14 @@ def apply_batch(spec: CanonSpec, state: CanonState, rewards: Any) -> CanonOut:
         )
     dt = state.gamma.dtype
     r = r.astype(dt)
-    mask = functools.partial(mask_absorbing, absorbing=state.absorbing)
-    r = jax.vmap(mask)(r)
     kind, g = spec.kind, state.gamma
+    if kind != "val" and kind != "minimal_l2":  # these two need only r̄
+        mask = functools.partial(mask_absorbing, absorbing=state.absorbing)
+        r = jax.vmap(mask)(r)
     if kind in ("val", "minimal_l2", "value_potential"):
         t = state.transitions
-        rbar, tabs = jax.vmap(expected, (0, None))(r, t)  # [K, S, A]
+        ab = state.absorbing if kind != "value_potential" else None  # masked above
+        rbar, tabs = jax.vmap(expected, (0, None, None))(r, t, ab)  # [K, S, A]
         if kind == "minimal_l2":
             d = state.design_weights
             s, a = rbar.shape[1:]
