@@ -26,6 +26,7 @@ PPO 0.000; ICM 0.581 ± 0.449 at rewardkit defaults (3 of 5 seeds solve it),
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
@@ -81,8 +82,14 @@ def available_bonuses() -> list[str]:
     return [name for name in CANDIDATES if callable(getattr(intrinsic, name, None))]
 
 
-def build(name: str, config: ppo.Config, preset: str | None, quick: bool):
-    """``(bonus or None, config)`` for one method."""
+def build(
+    name: str,
+    config: ppo.Config,
+    preset: str | None,
+    quick: bool,
+    overrides: dict | None = None,
+):
+    """``(bonus or None, config)`` for one method (``overrides``: factory keywords)."""
     if name == "ppo":
         return None, config
     # The anchor's flat 147-d vector encoder (the CNN runs too; it is slower on CPU).
@@ -97,6 +104,7 @@ def build(name: str, config: ppo.Config, preset: str | None, quick: bool):
         warmup = 1 if rms else 0
     else:
         warmup = math.ceil(2560 / config.rollout_len) if rms else 0
+    kwargs.update(overrides or {})
     bonus = getattr(intrinsic, name)(**kwargs)
     return bonus, ppo.Config(**{**config.__dict__, "warmup_rollouts": warmup})
 
@@ -131,8 +139,21 @@ def main(argv=None):
     p.add_argument(
         "--preset", default=None, choices=[None, "rllte"], help="bonus preset"
     )
+    p.add_argument(
+        "--bonus-kwargs",
+        default=None,
+        help="JSON keywords for every bonus factory, e.g. '{\"loss_weights\": [1, 1]}'",
+    )
+    p.add_argument(
+        "--seed-chunk",
+        type=int,
+        default=None,
+        help="seeds per jitted call (default: all at once). On the 2-core CPU, "
+        "vmapping 10 seeds stalled in XLA's CPU runtime; chunks of 2 run",
+    )
     args = p.parse_args(argv)
     config, seeds, size = CONFIG, args.seeds, args.size
+    overrides = json.loads(args.bonus_kwargs) if args.bonus_kwargs else {}
     if args.quick:
         config = ppo.Config(
             **{
@@ -157,11 +178,19 @@ def main(argv=None):
     keys = _common.seed_keys(seeds)
     rows, curves = [], {}
     for name in methods:
-        bonus, cfg = build(name, config, args.preset, args.quick)
+        bonus, cfg = build(name, config, args.preset, args.quick, overrides)
         train = ppo.make_train(cfg, bonus, env=env)
         t0 = time.perf_counter()
-        metrics = _common.run_sharded(train, keys, devices=args.devices)
-        jax.block_until_ready(metrics)
+        chunk = args.seed_chunk or len(keys)
+        parts = [
+            jax.device_get(
+                _common.run_sharded(train, keys[i : i + chunk], devices=args.devices)
+            )
+            for i in _common.progress(
+                range(0, len(keys), chunk), desc=f"{name}: seed chunks"
+            )
+        ]
+        metrics = jax.tree.map(lambda *x: np.concatenate(x), *parts)
         wall = time.perf_counter() - t0
         mean_ret, rate = last_episodes(metrics)
         eps = np.asarray(metrics["episodes"], np.float64).sum(0)
@@ -173,6 +202,7 @@ def main(argv=None):
             {
                 "method": name,
                 "preset": args.preset or "default",
+                "bonus_kwargs": args.bonus_kwargs or "",
                 "size": size,
                 "env_steps": cfg.total_steps,
                 "return_last100": float(mean_ret.mean()),
