@@ -26,7 +26,7 @@ call then follows the other library's work, as in a training loop.
 ``--schedule blocked`` is the spec's §5.1 protocol: per bonus, each library's
 warm-ups and repeats back to back (warm caches), ratios of medians. Threads ``1``: both workers pinned to the same
 core (``sched_setaffinity``), ``torch.set_num_threads(1)``, and XLA:CPU without
-multi-threaded Eigen or intra-op parallelism (``XLA_FLAGS``, read when JAX
+multi-threaded Eigen (``XLA_FLAGS``, read when JAX
 starts, hence the subprocess; on jax 0.10 these flags alone still let a matmul
 use both cores, the pinning is what holds it to one); ``default`` leaves both
 libraries alone. The reference needs its own Python (``--reference-python``, default the
@@ -66,9 +66,7 @@ ANCHOR_MS = {  # (a) compute, (b) update
     "e3b": (37.8, 36.1),
 }
 #: One thread for XLA:CPU (with the worker pinned to one core: see serve_worker).
-SINGLE_THREAD_FLAGS = (
-    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-)
+SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false"
 REFERENCE_SCRIPT = os.path.join(os.path.dirname(__file__), "_rllte_reference.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -96,6 +97,12 @@ def seed_keys(num_seeds: int, seed: int = 0) -> jax.Array:
     return jax.random.split(jax.random.key(seed), num_seeds)
 
 
+@functools.cache
+def _jitted(fn: Callable[..., Any], n_args: int) -> Callable[..., Any]:
+    # One jit per function: repeated calls (seed chunks) reuse its compile cache.
+    return jax.jit(jax.vmap(fn, in_axes=(0,) + (None,) * n_args))
+
+
 def run_sharded(
     fn: Callable[..., Any], keys: jax.Array, *args: Any, devices: int = 1
 ) -> Any:
@@ -105,10 +112,9 @@ def run_sharded(
     the device count and laid on a 1-D mesh axis ``"seeds"``; GSPMD splits the
     vmapped computation. Results are trimmed back to ``len(keys)`` seeds.
     """
-    vfn = jax.vmap(fn, in_axes=(0,) + (None,) * len(args))
     n = keys.shape[0]
     if devices <= 1:
-        return jax.jit(vfn)(keys, *args)
+        return _jitted(fn, len(args))(keys, *args)
     available = jax.devices()
     if devices > len(available):
         raise ValueError(
@@ -123,5 +129,5 @@ def run_sharded(
     if pad:
         keys = jax.numpy.concatenate([keys, keys[:pad]])
     keys = jax.device_put(keys, NamedSharding(mesh, P("seeds")))
-    out = jax.jit(vfn)(keys, *args)
+    out = _jitted(fn, len(args))(keys, *args)
     return jax.tree.map(lambda x: x[:n], out)

@@ -45,12 +45,6 @@ def policy_matrix(policy: Any, n_actions: int, dtype: Any = jnp.float32) -> jax.
     return p.astype(dtype)
 
 
-def _state(mdp: Any, policy: Any, state: Any) -> _canon.CanonState:
-    if state is not None:
-        return state
-    return _canon.init_state(_canon.CanonSpec("val"), {"policy": policy}, mdp)
-
-
 def _rbar(reward: Any, mdp: Any) -> jax.Array:
     t = _canon.working_transitions(mdp)
     return expected(jnp.asarray(reward, t.dtype), t, mdp.absorbing)[0]
@@ -59,7 +53,7 @@ def _rbar(reward: Any, mdp: Any) -> jax.Array:
 def cached_policy_evaluation(
     R: Any, mdp: Any, policy: Any = None, state: Any = None
 ) -> jax.Array:
-    """V^π_R by one matrix product with ``state``'s cached (I − γP_π)⁻¹.
+    """V^π_R: one matrix product with ``state``'s cached (I − γP_π)⁻¹ (or one LU solve).
 
     The cached form of :func:`rewardkit.core.policy_evaluation` (same values).
 
@@ -80,10 +74,16 @@ def cached_policy_evaluation(
       [2.0, 2.0]
     """
     t = _canon.working_transitions(mdp)
-    pi = None if policy is None else policy_matrix(policy, t.shape[1], t.dtype)
-    st = _state(mdp, pi, state)
-    r_pi = jnp.sum(st.policy * _rbar(R, mdp), axis=-1)
-    return _canon.solve_policy(st, r_pi)
+    if state is None:  # one reward: one LU solve, not a whole inverse
+        s, a = t.shape[:2]
+        pi = (
+            jnp.full((s, a), 1.0 / a, t.dtype)
+            if policy is None
+            else policy_matrix(policy, a, t.dtype)
+        )
+        return _evaluate(_rbar(R, mdp), mdp, pi)
+    r_pi = jnp.sum(state.policy * _rbar(R, mdp), axis=-1)
+    return _canon.solve_policy(state, r_pi)
 
 
 def cached_q_values(

@@ -126,7 +126,7 @@ def self_loops(x: jax.Array) -> jax.Array:
 def expected(
     r: jax.Array, t: jax.Array, absorbing: Any = None
 ) -> tuple[jax.Array, jax.Array]:
-    """``(r̄, T|R|)``: Σ_s' T R and Σ_s' T |R| (for compact input: R and |R|).
+    """``(r̄, T|R|)`` of one reward: Σ_s' T R and Σ_s' T |R| (compact: R and |R|).
 
     With ``absorbing``, the result equals that of :func:`mask_absorbing`'s reward
     (the self-loop reward of absorbing states is zero) without building the masked
@@ -135,6 +135,7 @@ def expected(
     if r.ndim == 2:
         r = mask_absorbing(r, absorbing)
         return r, jnp.abs(r)
+    r = jnp.broadcast_to(r, t.shape)  # e.g. [S, A, 1]; self_loops needs [S, A, S]
     # One variadic reduction (not dots, not two sums): a single pass over T and
     # R, which dominates the cost at large S, with no [S, A, S] temporary. (A
     # full-size mask in front of it made XLA:CPU pick a ~20x slower fusion.)

@@ -130,6 +130,8 @@ def sampled_starc_val_distance(
             s, a = out[0], out[1]
             rs, ra = _repeat(s, kn), _repeat(a, kn)
             s2, live = next_live(next_state, ks[1], rs, ra)
+            if ignore:  # the convention the values were fitted under
+                live = jnp.ones_like(live)
             phi = _random_potential(ks[2], s)
 
             def shaped(x, u, y, alive):  # Φ(s⊥) = 0: no γΦ(s') at episode ends

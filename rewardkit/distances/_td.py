@@ -201,7 +201,7 @@ def _dataset_draw(data: Any, key: jax.Array, n: int):
 
 
 def fit_core(key, data, draw, features, cfg: _TDConfig):
-    """The traceable fit: ``(params, losses [steps, K])``; ``_ValueNet`` graphdef."""
+    """The traceable fit: ``(params, losses [steps, K], graphdef)``."""
     k_init, k_run = jax.random.split(key)
     b = cfg.batch_size
 

@@ -211,43 +211,12 @@ def e3b(
             b = jnp.where(s, 0.0, b)
         return new, jnp.where(valid, done, seed), b
 
-    def seed_embeddings(g, params, obs_n, needs_seed, done, valid):
-        # Under "next", φ(s_t) only seeds C at an episode's first valid step:
-        # encode just those rows (at most `cap`; more fall back to all rows),
-        # which saves one of the two encoder passes (equal up to float32
-        # rounding: a smaller matmul). Whether step t seeds follows from the
-        # flags alone: the done flag of the last valid step before t, or the
-        # carried `needs_seed`.
-        t, n = valid.shape
-        step = jnp.arange(t)[:, None]
-        last = jax.lax.cummax(jnp.where(valid, step, -1), axis=0)
-        last = jnp.concatenate([jnp.full((1, n), -1), last[:-1]])
-        prev_done = jnp.take_along_axis(done, jnp.maximum(last, 0), axis=0)
-        seeds = valid & jnp.where(last >= 0, prev_done, needs_seed[None, :])
-        flat = obs_n.reshape(t * n, *obs_n.shape[2:])
-        cap = min(t * n, max(2 * n, t * n // 16))
-
-        def few():  # padding indices point past the end: gathered, then dropped
-            (idx,) = jnp.nonzero(seeds.reshape(-1), size=cap, fill_value=t * n)
-            phi = embed(g, params, flat[jnp.minimum(idx, t * n - 1)])
-            return jnp.zeros((t * n, d), phi.dtype).at[idx].set(phi, mode="drop")
-
-        def every():
-            return embed(g, params, flat)
-
-        phi = jax.lax.cond(jnp.sum(seeds) <= cap, few, every)
-        return phi.reshape(t, n, d)
-
     def episodic_raw(g, params, fixed, ep, obs_n, act, next_n, done, valid):
         del fixed, act  # E3B scores embeddings only
         dt = ep.inv_cov.dtype
-        if score == "current":  # scores and stores φ(s_t) only: one encoder pass
-            phi_o = phi_n = embed(g, params, obs_n).astype(dt)
-        else:
-            phi_n = embed(g, params, next_n).astype(dt)
-            phi_o = seed_embeddings(
-                g, params, obs_n, ep.needs_seed, done, valid
-            ).astype(dt)
+        phi_o = embed(g, params, obs_n).astype(dt)
+        # "current" scores and stores φ(s_t) only: no second encoder pass.
+        phi_n = embed(g, params, next_n).astype(dt) if score == "next" else phi_o
 
         def step(carry, xs):
             inv, seed = carry

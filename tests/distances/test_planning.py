@@ -118,3 +118,24 @@ def test_restrict_and_add_absorbing():
     r = np.zeros((3, 1, 3))
     r[0, 0, 2] = 1.0  # reward on entering s⊥
     assert rd.starc_distance(r, 2 * r, big) < 1e-6
+
+
+def test_self_loop_masking_matches_the_masked_reward_for_every_reward_shape(
+    make_random_transitions,
+):
+    rng = np.random.default_rng(7)
+    t, ab = make_random_transitions(rng, 6, 3, absorbing=2)
+    mdp = rd.make_mdp(t, 0.9, absorbing=ab)
+    r = rng.normal(size=(6, 3, 1))  # broadcast over s'
+    full = np.broadcast_to(r, (6, 3, 6)).copy()
+    masked = full.copy()
+    for s in np.flatnonzero(ab):
+        masked[s, :, s] = 0.0  # the self-loop reward of an absorbing state
+    p_pi = t.mean(1)  # uniform π
+    want = np.linalg.solve(np.eye(6) - 0.9 * p_pi, (t * masked).sum(-1).mean(1))
+    for reward in (r, full):
+        got = rd.cached_policy_evaluation(reward, mdp)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    state = rd.canon.val().init(mdp)  # the cached path masks the same way
+    got = rd.cached_policy_evaluation(full, mdp, state=state)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
