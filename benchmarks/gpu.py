@@ -8,9 +8,8 @@ failure does not lose the others:
 * jitted tabular Q-learning with shaping, 32 x 32 and 512 x 256 seeds x envs;
 * counterfactual Q-learning on OfficeWorld;
 * reward distances (STARC-VAL on 1 024 states, 100 x 100 pairwise on 64 states);
-* intrinsic bonuses (compute + update on an 8 x 128 rollout).
-
-PPO's GPU figures come from ``python -m benchmarks.ppo`` (recorded separately).
+* intrinsic bonuses (compute + update on an 8 x 128 rollout);
+* jitted PPO on DoorKey-8x8, plain and with each bonus (env-steps/s).
 Results are printed and written as JSON to ``$OUT/gpu.json`` (or ``gpu.json``).
 """
 
@@ -100,12 +99,23 @@ def intrinsic_section(quick: bool) -> dict:
     return _captured(intrinsic.main, argv)
 
 
+def ppo_section(quick: bool) -> dict:
+    from benchmarks import ppo
+
+    argv = ["--workloads", "doorkey"] + (
+        ["--quick"] if quick else ["--seeds", "4", "--doorkey-updates", "20"]
+    )
+    rows = ppo.main(argv)
+    return {row["case"]: row for row in rows}
+
+
 SECTIONS = {
     "grid": grid_section,
     "qlearning": qlearning_section,
     "crm": crm_section,
     "distances": distances_section,
     "intrinsic": intrinsic_section,
+    "ppo": ppo_section,
 }
 
 

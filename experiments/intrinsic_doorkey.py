@@ -24,7 +24,9 @@ PPO 0.000; ICM 0.581 ± 0.449 at rewardkit defaults (3 of 5 seeds solve it),
 0.006 (0.000); E3B 0.010 (0.012). RE3 was not available yet. ICM with 10 seeds on
 the 2-core CPU (``--seeds 10 --seed-chunk 2``): 0.382 at defaults (4/10 seeds solve),
 0.961 with ``--preset rllte`` (10/10); ``--bonus-kwargs '{"reduction": "mean"}'``
-0.647, ``'{"loss_weights": [1, 1]}'`` 0.202 (docs/reproductions.md).
+0.647, ``'{"loss_weights": [1, 1]}'`` 0.202 (docs/reproductions.md). β0 sweeps
+(``--beta0``, 20 seeds, H200): E3B 0.698 at β0 = 0.01 (0.008 at the default 1),
+Disagreement 0.777 at β0 = 0.1 (0.010 at 1); ICM's best β0 is its default.
 """
 
 from __future__ import annotations
@@ -130,6 +132,57 @@ def last_episodes(metrics: dict, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
     return np.array(mean_ret), np.array(rate)
 
 
+def _parse_beta0(text: str | None) -> list[float | None]:
+    """``"1,0.1"`` -> ``[1.0, 0.1]``; None -> ``[None]`` (the bonus's own β0)."""
+    if not text:
+        return [None]
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(
+            f"--beta0 expects comma-separated numbers, e.g. '1,0.1'; got {text!r}."
+        ) from None
+    if not values or any(not math.isfinite(v) or v < 0 for v in values):
+        raise SystemExit(f"--beta0 expects finite values >= 0; got {text!r}.")
+    return values
+
+
+def _run_method(train, cfg, keys, args, label, beta0, curves) -> dict:
+    """Trains every seed (in chunks), stores the curves, returns the row's figures."""
+    extra = () if beta0 is None else (None, np.float32(beta0))
+    t0 = time.perf_counter()
+    chunk = args.seed_chunk or len(keys)
+    parts = [
+        jax.device_get(
+            _common.run_sharded(
+                train, keys[i : i + chunk], *extra, devices=args.devices
+            )
+        )
+        for i in _common.progress(
+            range(0, len(keys), chunk), desc=f"{label}: seed chunks"
+        )
+    ]
+    metrics = jax.tree.map(lambda *x: np.concatenate(x), *parts)
+    wall = time.perf_counter() - t0
+    mean_ret, rate = last_episodes(metrics)
+    eps = np.asarray(metrics["episodes"], np.float64).sum(0)
+    curves[label] = (
+        np.asarray(metrics["successes"], np.float64).sum(0) / np.maximum(eps, 1),
+        np.asarray(metrics["return_sum"], np.float64).sum(0) / np.maximum(eps, 1),
+    )
+    print(f"{label}: return {mean_ret.round(3).tolist()} ({wall:.1f} s)", flush=True)
+    return {
+        "env_steps": cfg.total_steps,
+        "return_last100": float(mean_ret.mean()),
+        "return_std": float(mean_ret.std()),
+        "success_last100": float(rate.mean()),
+        "seeds_solved_0.85": int((mean_ret >= 0.85).sum()),
+        "per_seed_return": " ".join(f"{r:.3f}" for r in mean_ret),
+        "seconds": wall,
+        "env_steps_per_s": len(keys) * cfg.total_steps / wall,
+    }
+
+
 def main(argv=None):
     p = _common.parser(DESCRIPTION, seeds=5)
     p.add_argument("--size", type=int, default=8, help="DoorKey grid size")
@@ -148,6 +201,13 @@ def main(argv=None):
         help="JSON keywords for every bonus factory, e.g. '{\"loss_weights\": [1, 1]}'",
     )
     p.add_argument(
+        "--beta0",
+        default=None,
+        help="comma-separated β0 values to sweep for every bonus (e.g. '1,0.1,0.01'); "
+        "each value reuses the method's compile (β0 is a state leaf). Default: the "
+        "bonus's own β0",
+    )
+    p.add_argument(
         "--seed-chunk",
         type=int,
         default=None,
@@ -157,6 +217,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     config, seeds, size = CONFIG, args.seeds, args.size
     overrides = json.loads(args.bonus_kwargs) if args.bonus_kwargs else {}
+    betas = _parse_beta0(args.beta0)
     if args.quick:
         config = ppo.Config(
             **{
@@ -183,40 +244,18 @@ def main(argv=None):
     for name in methods:
         bonus, cfg = build(name, config, args.preset, args.quick, overrides)
         train = ppo.make_train(cfg, bonus, env=env)
-        t0 = time.perf_counter()
-        chunk = args.seed_chunk or len(keys)
-        parts = [
-            jax.device_get(
-                _common.run_sharded(train, keys[i : i + chunk], devices=args.devices)
-            )
-            for i in _common.progress(
-                range(0, len(keys), chunk), desc=f"{name}: seed chunks"
-            )
-        ]
-        metrics = jax.tree.map(lambda *x: np.concatenate(x), *parts)
-        wall = time.perf_counter() - t0
-        mean_ret, rate = last_episodes(metrics)
-        eps = np.asarray(metrics["episodes"], np.float64).sum(0)
-        curves[name] = (
-            np.asarray(metrics["successes"], np.float64).sum(0) / np.maximum(eps, 1),
-            np.asarray(metrics["return_sum"], np.float64).sum(0) / np.maximum(eps, 1),
-        )
-        rows.append(
-            {
+        for beta0 in [None] if bonus is None else betas:
+            label = name if beta0 is None else f"{name} β0={beta0:g}"
+            row = {
                 "method": name,
+                "beta0": float("nan") if beta0 is None else beta0,
                 "preset": args.preset or "default",
                 "bonus_kwargs": args.bonus_kwargs or "",
                 "size": size,
-                "env_steps": cfg.total_steps,
-                "return_last100": float(mean_ret.mean()),
-                "return_std": float(mean_ret.std()),
-                "success_last100": float(rate.mean()),
                 "anchor_8x8_1M": ANCHOR_8X8.get(name, float("nan")),
-                "seconds": wall,
-                "env_steps_per_s": seeds * (cfg.total_steps) / wall,
             }
-        )
-        print(f"{name}: return {mean_ret.round(3).tolist()} ({wall:.1f} s)", flush=True)
+            row.update(_run_method(train, cfg, keys, args, label, beta0, curves))
+            rows.append(row)
     _common.print_table(rows, f"PPO on DoorKey-{size}x{size} ({seeds} seeds)")
     _common.write_csv(out / "summary.csv", rows)
     _common.write_csv(
