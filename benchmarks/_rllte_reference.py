@@ -12,6 +12,10 @@ It replays one fixed rollout (``--rollout``: an ``.npz`` with ``obs``, ``action`
 147-d uint8 observations and ``Discrete(7)`` actions) into each bonus at its defaults,
 on the CPU, and times the spec's §5.1 workload:
 
+Image rollouts (``[T, N, H, W, C]``, ``benchmarks/intrinsic.py --obs image``) are
+transposed to the anchor's CHW layout and use its ``"espeholt"`` encoder (its
+default ``"mnih"`` CNN crashes on 7 x 7 images).
+
 (a) computing the bonuses of the rollout: 128 ``watch()`` calls (one per step) and
     ``compute(samples)`` with the module's ``update`` stubbed (a no-op);
 (b) one ``update(samples)`` (one epoch of minibatches of 256: 4 Adam steps).
@@ -129,9 +133,18 @@ def setup_method(name: str, data: dict, num_actions: int, warmup: int) -> dict:
     import rllte.xplore.reward as anchor
 
     steps, n_envs = data["terminated"].shape
+    kwargs = {}
+    if data["obs"].ndim == 5:  # [T, N, H, W, C] images: the anchor wants CHW
+        data = {
+            **data,
+            "obs": data["obs"].transpose(0, 1, 4, 2, 3),
+            "next_obs": data["next_obs"].transpose(0, 1, 4, 2, 3),
+        }
+        # Its default "mnih" CNN crashes on 7x7 images (spec §2.5).
+        kwargs["encoder_model"] = "espeholt"
     envs = ReplayVectorEnv(data["next_obs"], num_actions)
     start = time.perf_counter()
-    module = getattr(anchor, CLASS_NAMES[name])(envs=envs, device="cpu")
+    module = getattr(anchor, CLASS_NAMES[name])(envs=envs, device="cpu", **kwargs)
     construct_s = time.perf_counter() - start
     if name == "ngu" and not hasattr(module, "mrs"):
         module.mrs = 5.0  # rllte-core 1.0.1 never sets it (rllte#55)

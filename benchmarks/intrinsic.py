@@ -41,6 +41,7 @@ process: its fastest sample, taken alongside every repeat).
     python benchmarks/intrinsic.py --reference-python /path/venv/bin/python
     python benchmarks/intrinsic.py --schedule blocked
     python benchmarks/intrinsic.py --quick    # 3 repeats, 1 warm-up
+    python benchmarks/intrinsic.py --obs image  # 7x7x3 images, "espeholt" CNN
 """
 
 from __future__ import annotations
@@ -65,32 +66,66 @@ ANCHOR_MS = {  # (a) compute, (b) update
     "disagreement": (39.6, 25.0),
     "e3b": (37.8, 36.1),
 }
+#: The same for the 3x7x7 image variant ("espeholt" encoder): totals only (§5.1).
+ANCHOR_IMAGE_TOTAL_MS = {"rnd": 40.7, "icm": 77.2, "disagreement": 68.3, "e3b": 127.9}
 #: One thread for XLA:CPU (with the worker pinned to one core: see serve_worker).
 SINGLE_THREAD_FLAGS = "--xla_cpu_multi_thread_eigen=false"
 REFERENCE_SCRIPT = os.path.join(os.path.dirname(__file__), "_rllte_reference.py")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _mlp(sizes, inputs_need_grad: bool = False) -> tuple[int, int]:
-    """(forward, forward + backward) FLOPs per sample of a ReLU MLP.
+def _net(macs: list[int], inputs_need_grad: bool = False) -> tuple[int, int]:
+    """(forward, forward + backward) FLOPs per sample of a net with these layers.
 
-    The backward pass computes every weight gradient and the input gradient of
-    every layer but the first, and of the first too when ``inputs_need_grad``.
+    ``macs``: multiply-adds per sample of each layer. The backward pass computes
+    every weight gradient and the input gradient of every layer but the first,
+    and of the first too when ``inputs_need_grad``.
     """
-    mats = [2 * i * o for i, o in itertools.pairwise(sizes)]
+    mats = [2 * m for m in macs]
     fwd = sum(mats)
     bwd = fwd + sum(mats[1:]) + (mats[0] if inputs_need_grad else 0)
     return fwd, fwd + bwd
 
 
-def flops(name: str, b: int, preset=None, d_in=147, hidden=256, latent=128, actions=7):
+def _mlp(sizes, inputs_need_grad: bool = False) -> tuple[int, int]:
+    """(forward, forward + backward) FLOPs per sample of a ReLU MLP."""
+    return _net([i * o for i, o in itertools.pairwise(sizes)], inputs_need_grad)
+
+
+def _espeholt_macs(hw: int = 7, channels: int = 3, latent: int = 128) -> list[int]:
+    """Per-layer multiply-adds of the "espeholt" encoder on an ``hw`` x ``hw`` image:
+    4 x (32 filters 3x3, stride 2, padding 1), then Linear -> latent."""
+    macs, c, size = [], channels, hw
+    for _ in range(4):
+        size = (size + 2 - 3) // 2 + 1
+        macs.append(size * size * 32 * 9 * c)
+        c = 32
+    return [*macs, size * size * c * latent]
+
+
+def flops(
+    name: str,
+    b: int,
+    preset=None,
+    d_in=147,
+    hidden=256,
+    latent=128,
+    actions=7,
+    image: bool = False,
+):
     """Analytic (a) compute and (b) update FLOPs of a bonus over ``b`` transitions.
+
+    ``image``: the 7x7x3 observations through the "espeholt" encoder instead of
+    the flat 147-d ones through the 147-256-128 MLP.
 
     Example:
       >>> [round(x / 1e6) for x in flops("rnd", 1024, "rllte")]
       [288, 500]
     """
-    enc, enc_train = _mlp([d_in, hidden, latent])
+    if image:
+        enc, enc_train = _net(_espeholt_macs(latent=latent))
+    else:
+        enc, enc_train = _mlp([d_in, hidden, latent])
     fwd_m, fwd_m_train = _mlp([latent + actions, hidden, latent])
     fwd_m_all = _mlp([latent + actions, hidden, latent], inputs_need_grad=True)[1]
     _, inv_train = _mlp([2 * latent, hidden, actions], inputs_need_grad=True)
@@ -108,8 +143,8 @@ def flops(name: str, b: int, preset=None, d_in=147, hidden=256, latent=128, acti
     return (passes * enc + 4 * latent**2) * b, (2 * enc_train + inv_train) * b
 
 
-def record_rollout(num_envs: int, steps: int, seed: int = 0):
-    """A random-policy rollout of DoorKey-8x8 with flat observations (NumPy)."""
+def record_rollout(num_envs: int, steps: int, seed: int = 0, image: bool = False):
+    """A random-policy rollout of DoorKey-8x8 (NumPy): flat 147-d or 7x7x3 obs."""
     import gymnasium as gym
     import numpy as np
 
@@ -121,16 +156,17 @@ def record_rollout(num_envs: int, steps: int, seed: int = 0):
             "MiniGrid-DoorKey-8x8-v0",
             num_envs=num_envs,
             vectorization_mode="sync",
-            wrappers=[ImgObsWrapper, gym.wrappers.FlattenObservation],
+            wrappers=[ImgObsWrapper]
+            + ([] if image else [gym.wrappers.FlattenObservation]),
         )
     except ImportError:  # e.g. the GPU machine: rewardkit's DoorKey has the same view
         import rewardkit as rk
 
-        envs = gym.wrappers.vector.FlattenObservation(
-            rk.core.to_gymnasium_vector(
-                rk.envs.DoorKey(8), None, num_envs, autoreset_mode="NextStep"
-            )
+        envs = rk.core.to_gymnasium_vector(
+            rk.envs.DoorKey(8), None, num_envs, autoreset_mode="NextStep"
         )
+        if not image:
+            envs = gym.wrappers.vector.FlattenObservation(envs)
     obs, _ = envs.reset(seed=seed)
     envs.action_space.seed(seed)
     rows = {k: [] for k in ("obs", "action", "next_obs", "terminated", "truncated")}
@@ -176,7 +212,7 @@ def setup_worker(args) -> tuple[dict, dict]:
         with np.load(args.rollout) as f:
             data = {k: f[k] for k in f.files}
     else:
-        data = record_rollout(args.envs, args.steps)
+        data = record_rollout(args.envs, args.steps, image=args.obs == "image")
     steps_n, envs_n = data["terminated"].shape
     obs_space = gym.spaces.Box(0, 255, data["obs"].shape[2:], np.uint8)
     batch = rk.core.Transition(
@@ -198,11 +234,13 @@ def setup_worker(args) -> tuple[dict, dict]:
     mm(a).block_until_ready()
     info = {"jax": jax.__version__, "bonuses": {}}
     fns = {"peak": {"a": lambda: mm(a).block_until_ready()}}  # timed with the rest
+    # The reference's encoders: its flat MLP, or its "espeholt" CNN on images.
+    encoder = "espeholt" if data["obs"].ndim == 5 else "mlp"
     for name, preset in [(b, p) for b in BONUSES for p in ("rllte", None)]:
         key = name + ("" if preset is None else "/rllte")
         print(f"rewardkit {key}", file=sys.stderr, flush=True)  # progress
         bonus = getattr(rk.intrinsic, name)(
-            num_envs=envs_n, warmup_transitions=0, preset=preset
+            num_envs=envs_n, warmup_transitions=0, preset=preset, encoder=encoder
         )
         state = bonus.init(jax.random.key(0), obs_space, gym.spaces.Discrete(7))
         compute, update = jax.jit(bonus.compute), jax.jit(bonus.update)
@@ -390,7 +428,7 @@ def _summary(t: dict, extra: dict) -> dict:
     }
 
 
-def _print_tables(threads: str, res: dict, num: int) -> None:
+def _print_tables(threads: str, res: dict, num: int, image: bool = False) -> None:
     peak = res["peak_gflops"]["rk"]
     ref_info = res.get("ref_info")
     line = f"\n### threads = {threads}  (float32 1024² matmul peak: rewardkit/XLA "
@@ -415,9 +453,10 @@ def _print_tables(threads: str, res: dict, num: int) -> None:
         print("|---|" + "---:|" * 12)
         for name in BONUSES:
             r = rk[name + "/rllte"]
-            fa, fb = flops(name, num, "rllte")
+            fa, fb = flops(name, num, "rllte", image=image)
             rt = r["compute_ms"] + r["update_ms"]
-            anchor = f"{sum(ANCHOR_MS[name]):.1f}"
+            anchor = ANCHOR_IMAGE_TOTAL_MS[name] if image else sum(ANCHOR_MS[name])
+            anchor = f"{anchor:.1f}"
             if name not in ref:
                 err = ref_info["bonuses"].get(name, {}).get("error", "not run")
                 print(f"| {name} | {r['compute_ms']:.2f} | {r['update_ms']:.2f} | "
@@ -446,7 +485,7 @@ def _print_tables(threads: str, res: dict, num: int) -> None:
     print("|---|" + "---:|" * 10)
     for key, r in rk.items():
         name, _, preset = key.partition("/")
-        fa, fb = flops(name, num, preset or None)
+        fa, fb = flops(name, num, preset or None, image=image)
         total = r["compute_ms"] + r["update_ms"]
         floor = (fa + fb) / 1e9 / peak * 1e3
         compile_s = res["rk_info"]["bonuses"][key]["compile_s"]
@@ -487,6 +526,13 @@ def main(argv: list[str] | None = None) -> dict:
         help="interleaved: the libraries alternate call by call (same load); "
         "blocked: per bonus, each library's repeats back to back (spec §5.1)",
     )
+    parser.add_argument(
+        "--obs",
+        choices=("flat", "image"),
+        default="flat",
+        help="flat 147-d observations (MLP encoders, the issue's workload) or the "
+        "7x7x3 image (both libraries' 'espeholt' CNN)",
+    )
     parser.add_argument("--rollout", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -503,7 +549,8 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         rollout = os.path.join(tmp, "rollout.npz")
-        np.savez(rollout, **record_rollout(args.envs, args.steps))
+        image = args.obs == "image"
+        np.savez(rollout, **record_rollout(args.envs, args.steps, image=image))
         for threads in modes:
             rk, ref = start_rewardkit(threads, args, rollout), None
             try:
@@ -528,7 +575,8 @@ def main(argv: list[str] | None = None) -> dict:
     if ref_info:
         head += f"; reference: rllte-core {ref_info['rllte_core']}, "
         head += f"torch {ref_info['torch']}"
-    head += f"; workload {args.envs} envs x {args.steps} steps, flat 147-d obs, "
+    obs = "7x7x3 image obs ('espeholt' CNN)" if image else "flat 147-d obs"
+    head += f"; workload {args.envs} envs x {args.steps} steps, {obs}, "
     head += f"{args.warmup} warm-ups, {args.repeats} repeats (medians), "
     head += f"schedule {args.schedule}."
     print(head)
@@ -541,7 +589,7 @@ def main(argv: list[str] | None = None) -> dict:
             + "."
         )
     for threads, res in results.items():
-        _print_tables(threads, res, args.envs * args.steps)
+        _print_tables(threads, res, args.envs * args.steps, image=image)
     return results
 
 
