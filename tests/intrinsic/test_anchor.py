@@ -10,7 +10,9 @@ in the benchmark's reference environment, which has both and rewardkit::
 For RND, ICM, Disagreement and E3B: the anchor module is built on a replay env
 (its observation statistics warm up on the rollout's observations), its network
 weights are copied into rewardkit's state (a torch ``Linear`` weight is the
-transposed flax kernel), and both then see the same 8 x 64 rollout:
+transposed flax kernel, a ``Conv2d`` weight OIHW of its HWIO), and both then see
+the same 8 x 64 rollout, of flat 147-d observations (MLP encoders) and of 3x7x7
+images (the ``"espeholt"`` CNN):
 
 * the raw bonuses of ``compute`` (the anchor with ``rwd_norm_type="none"`` and
   ``sync=False``, rewardkit's ``info["raw"]``), E3B with an episode end inside;
@@ -43,7 +45,7 @@ class ReplayEnv(gym.vector.VectorEnv):
 
     def __init__(self, obs: np.ndarray):
         self.obs, self.num_envs, self._t = obs, obs.shape[1], 0
-        self.single_observation_space = gym.spaces.Box(0, 255, (D,), np.uint8)
+        self.single_observation_space = gym.spaces.Box(0, 255, obs.shape[2:], np.uint8)
         self.single_action_space = gym.spaces.Discrete(A)
         self.observation_space = gym.vector.utils.batch_space(
             self.single_observation_space, self.num_envs
@@ -63,10 +65,16 @@ class ReplayEnv(gym.vector.VectorEnv):
         return obs, zeros, zeros.astype(bool), zeros.astype(bool), {}
 
 
-@pytest.fixture(scope="module")
-def rollout():
+#: Flat 147-d observations (MLP encoders) and MiniGrid's image in the anchor's CHW
+#: layout (its "espeholt" CNN; rewardkit's reads CHW too).
+SHAPES = {"flat": (D,), "image": (3, 7, 7)}
+
+
+@pytest.fixture(scope="module", params=list(SHAPES))
+def rollout(request):
     rng = np.random.default_rng(0)
-    obs = rng.integers(0, 11, size=(T + 1, N, D)).astype(np.uint8)
+    shape = SHAPES[request.param]
+    obs = rng.integers(0, 11, size=(T + 1, N, *shape)).astype(np.uint8)
     done = np.zeros((T, N), bool)
     done[T // 2, 3] = done[10, 5] = True  # E3B resets its ellipsoid there
     return {
@@ -75,6 +83,7 @@ def rollout():
         "action": rng.integers(0, A, size=(T, N)),
         "terminated": done,
         "truncated": np.zeros((T, N), bool),
+        "kind": request.param,
     }
 
 
@@ -91,8 +100,11 @@ def torch_samples(data):
 
 
 def linears(seq):
-    """The ``Linear`` layers of an anchor ``ObservationEncoder`` trunk, in order."""
-    return [m for m in seq.trunk if isinstance(m, torch.nn.Linear)]
+    """An anchor ``ObservationEncoder`` trunk's layers, as rewardkit names them."""
+    return {
+        "layers": [m for m in seq.trunk if isinstance(m, torch.nn.Linear)],
+        "convs": [m for m in seq.trunk if isinstance(m, torch.nn.Conv2d)],
+    }
 
 
 def anchor_layers(name, module):
@@ -120,22 +132,26 @@ def from_anchor(tree, layers):
     """``tree`` with every kernel and bias taken from the anchor's layers."""
 
     def leaf(path, x):
+        # e.g. ['encoder']['convs'][0]['kernel'].value or ['inverse']['layers'][1]...
         keys = [getattr(k, "key", getattr(k, "idx", None)) for k in path]
-        group, index, kind = keys[0], keys[-3], keys[-2]
-        assert kind in ("kernel", "bias"), keys
+        group, part, index, kind = keys[0], keys[-4], keys[-3], keys[-2]
+        assert kind in ("kernel", "bias") and part in ("convs", "layers"), keys
 
         def one(layer):
             w = layer.weight if kind == "kernel" else layer.bias
             # A copy: the anchor updates its weights in place, and JAX may alias
             # the memory of a NumPy array it is given.
             w = np.array(w.detach().numpy(), copy=True)
-            return np.ascontiguousarray(w.T) if kind == "kernel" else w
+            if kind == "bias":
+                return w
+            # Linear [out, in] -> [in, out]; Conv2d [out, in, kh, kw] -> HWIO.
+            return np.ascontiguousarray(w.T if w.ndim == 2 else w.transpose(2, 3, 1, 0))
 
         src = layers[group]
         value = (
-            np.stack([one(m[index]) for m in src])  # Disagreement's stacked members
-            if isinstance(src[0], list)
-            else one(src[index])
+            np.stack([one(m[part][index]) for m in src])  # Disagreement's members
+            if isinstance(src, list)
+            else one(src[part][index])
         )
         assert value.shape == x.shape, (keys, value.shape, x.shape)
         return jnp.asarray(value, x.dtype)
@@ -144,18 +160,24 @@ def from_anchor(tree, layers):
 
 
 def build_pair(name, data):
+    image = data["kind"] == "image"
     module = getattr(anchor, CLASS[name])(
         envs=ReplayEnv(data["next_obs"]),
         device="cpu",
         rwd_norm_type="none",
         batch_size=T * N,
+        **({"encoder_model": "espeholt"} if image else {}),
     )
+    kwargs = {"encoder": "espeholt"} if image else {}
+    if image and module.obs_norm is None:
+        # Without RMS normalisation the anchor divides images by 255.
+        kwargs["obs_norm"] = "scale"
     bonus = getattr(rk.intrinsic, name)(
-        num_envs=N, preset="rllte", batch_size=T * N, warmup_transitions=0
+        num_envs=N, preset="rllte", batch_size=T * N, warmup_transitions=0, **kwargs
     )
     state = bonus.init(
         jax.random.key(0),
-        gym.spaces.Box(0, 255, (D,), np.uint8),
+        gym.spaces.Box(0, 255, data["obs"].shape[2:], np.uint8),
         gym.spaces.Discrete(A),
     )
     layers = anchor_layers(name, module)
