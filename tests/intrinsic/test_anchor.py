@@ -35,34 +35,10 @@ from rewardkit.core import RunningStats
 
 torch = pytest.importorskip("torch")
 anchor = pytest.importorskip("rllte.xplore.reward")
+from benchmarks._rllte_reference import ReplayVectorEnv  # noqa: E402 - needs torch
 
 T, N, D, A = 64, 8, 147, 7
 CLASS = {"rnd": "RND", "icm": "ICM", "disagreement": "Disagreement", "e3b": "E3B"}
-
-
-class ReplayEnv(gym.vector.VectorEnv):
-    """Cycles through recorded observations (what the anchor's warm-up steps)."""
-
-    def __init__(self, obs: np.ndarray):
-        self.obs, self.num_envs, self._t = obs, obs.shape[1], 0
-        self.single_observation_space = gym.spaces.Box(0, 255, obs.shape[2:], np.uint8)
-        self.single_action_space = gym.spaces.Discrete(A)
-        self.observation_space = gym.vector.utils.batch_space(
-            self.single_observation_space, self.num_envs
-        )
-        self.action_space = gym.vector.utils.batch_space(
-            self.single_action_space, self.num_envs
-        )
-
-    def reset(self, *, seed=None, options=None):
-        self._t = 0
-        return self.obs[0], {}
-
-    def step(self, actions):
-        obs = self.obs[self._t % len(self.obs)]
-        self._t += 1
-        zeros = np.zeros(self.num_envs)
-        return obs, zeros, zeros.astype(bool), zeros.astype(bool), {}
 
 
 #: Flat 147-d observations (MLP encoders) and MiniGrid's image in the anchor's CHW
@@ -162,7 +138,7 @@ def from_anchor(tree, layers):
 def build_pair(name, data):
     image = data["kind"] == "image"
     module = getattr(anchor, CLASS[name])(
-        envs=ReplayEnv(data["next_obs"]),
+        envs=ReplayVectorEnv(data["next_obs"], A),
         device="cpu",
         rwd_norm_type="none",
         batch_size=T * N,
