@@ -93,8 +93,10 @@ def _mlp(sizes, inputs_need_grad: bool = False) -> tuple[int, int]:
 
 
 def _espeholt_macs(hw: int = 7, channels: int = 3, latent: int = 128) -> list[int]:
-    """Per-layer multiply-adds of the "espeholt" encoder on an ``hw`` x ``hw`` image:
-    4 x (32 filters 3x3, stride 2, padding 1), then Linear -> latent."""
+    """Per-layer multiply-adds of the "espeholt" encoder on an ``hw`` x ``hw`` image.
+
+    4 x (32 filters 3x3, stride 2, padding 1), then Linear -> latent.
+    """
     macs, c, size = [], channels, hw
     for _ in range(4):
         size = (size + 2 - 3) // 2 + 1

@@ -25,12 +25,14 @@ PPO 0.000; ICM 0.581 ± 0.449 at rewardkit defaults (3 of 5 seeds solve it),
 the 2-core CPU (``--seeds 10 --seed-chunk 2``): 0.382 at defaults (4/10 seeds solve),
 0.961 with ``--preset rllte`` (10/10); ``--bonus-kwargs '{"reduction": "mean"}'``
 0.647, ``'{"loss_weights": [1, 1]}'`` 0.202 (docs/reproductions.md). β0 sweeps
-(``--beta0``, 20 seeds, H200): E3B 0.698 at β0 = 0.01 (0.008 at the default 1),
-Disagreement 0.777 at β0 = 0.1 (0.010 at 1); ICM's best β0 is its default.
+(``--beta0``, H200): E3B 0.698 at β0 = 0.01 over 20 seeds (0.008 at the default 1,
+10 seeds), Disagreement 0.777 at β0 = 0.1 over 20 seeds (0.010 at 1, 10 seeds); ICM's
+best β0 is its default.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import time
@@ -132,22 +134,22 @@ def last_episodes(metrics: dict, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
     return np.array(mean_ret), np.array(rate)
 
 
-def _parse_beta0(text: str | None) -> list[float | None]:
-    """``"1,0.1"`` -> ``[1.0, 0.1]``; None -> ``[None]`` (the bonus's own β0)."""
-    if not text:
-        return [None]
+def _parse_beta0(text: str) -> list[float]:
+    """``"1,0.1"`` -> ``[1.0, 0.1]`` (the ``--beta0`` argument type)."""
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise SystemExit(
-            f"--beta0 expects comma-separated numbers, e.g. '1,0.1'; got {text!r}."
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, e.g. '1,0.1'; got {text!r}"
         ) from None
     if not values or any(not math.isfinite(v) or v < 0 for v in values):
-        raise SystemExit(f"--beta0 expects finite values >= 0; got {text!r}.")
+        raise argparse.ArgumentTypeError(f"expected finite values >= 0; got {text!r}")
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct values; got {text!r}")
     return values
 
 
-def _run_method(train, cfg, keys, args, label, beta0, curves) -> dict:
+def _run_method(train, cfg, keys, args, label, beta0, curves, first) -> dict:
     """Trains every seed (in chunks), stores the curves, returns the row's figures."""
     extra = () if beta0 is None else (None, np.float32(beta0))
     t0 = time.perf_counter()
@@ -166,7 +168,7 @@ def _run_method(train, cfg, keys, args, label, beta0, curves) -> dict:
     wall = time.perf_counter() - t0
     mean_ret, rate = last_episodes(metrics)
     eps = np.asarray(metrics["episodes"], np.float64).sum(0)
-    curves[label] = (
+    curves[(label, beta0)] = (
         np.asarray(metrics["successes"], np.float64).sum(0) / np.maximum(eps, 1),
         np.asarray(metrics["return_sum"], np.float64).sum(0) / np.maximum(eps, 1),
     )
@@ -180,6 +182,9 @@ def _run_method(train, cfg, keys, args, label, beta0, curves) -> dict:
         "per_seed_return": " ".join(f"{r:.3f}" for r in mean_ret),
         "seconds": wall,
         "env_steps_per_s": len(keys) * cfg.total_steps / wall,
+        # The first run of a method compiles its training program; later β0
+        # values reuse it, so their seconds are training alone.
+        "includes_compile": first,
     }
 
 
@@ -202,6 +207,7 @@ def main(argv=None):
     )
     p.add_argument(
         "--beta0",
+        type=_parse_beta0,
         default=None,
         help="comma-separated β0 values to sweep for every bonus (e.g. '1,0.1,0.01'); "
         "each value reuses the method's compile (β0 is a state leaf). Default: the "
@@ -217,7 +223,9 @@ def main(argv=None):
     args = p.parse_args(argv)
     config, seeds, size = CONFIG, args.seeds, args.size
     overrides = json.loads(args.bonus_kwargs) if args.bonus_kwargs else {}
-    betas = _parse_beta0(args.beta0)
+    betas = args.beta0 or [None]
+    if args.beta0 and "beta0" in overrides:
+        p.error("give β0 either in --beta0 or in --bonus-kwargs, not both")
     if args.quick:
         config = ppo.Config(
             **{
@@ -244,7 +252,7 @@ def main(argv=None):
     for name in methods:
         bonus, cfg = build(name, config, args.preset, args.quick, overrides)
         train = ppo.make_train(cfg, bonus, env=env)
-        for beta0 in [None] if bonus is None else betas:
+        for i, beta0 in enumerate([None] if bonus is None else betas):
             label = name if beta0 is None else f"{name} β0={beta0:g}"
             row = {
                 "method": name,
@@ -254,7 +262,9 @@ def main(argv=None):
                 "size": size,
                 "anchor_8x8_1M": ANCHOR_8X8.get(name, float("nan")),
             }
-            row.update(_run_method(train, cfg, keys, args, label, beta0, curves))
+            row.update(
+                _run_method(train, cfg, keys, args, label, beta0, curves, i == 0)
+            )
             rows.append(row)
     _common.print_table(rows, f"PPO on DoorKey-{size}x{size} ({seeds} seeds)")
     _common.write_csv(out / "summary.csv", rows)
@@ -262,22 +272,23 @@ def main(argv=None):
         out / "curves.csv",
         [
             {
-                "method": name,
+                "method": label.split(" ")[0],
+                "beta0": float("nan") if beta0 is None else beta0,
                 "update": i,
                 "env_steps": (i + 1) * config.batch_size,
                 "success_rate": float(s),
                 "mean_return": float(r),
             }
-            for name, (succ, ret) in curves.items()
+            for (label, beta0), (succ, ret) in curves.items()
             for i, (s, r) in enumerate(zip(succ, ret, strict=True))
         ],
     )
     plt = _common.pyplot()
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
-    for name, (succ, ret) in curves.items():
+    for (label, _), (succ, ret) in curves.items():
         steps = (np.arange(len(succ)) + 1) * config.batch_size
-        ax[0].plot(steps, succ, label=name)
-        ax[1].plot(steps, ret, label=name)
+        ax[0].plot(steps, succ, label=label)
+        ax[1].plot(steps, ret, label=label)
     ax[0].set(xlabel="env steps per seed", ylabel="success rate", ylim=(0, 1.05))
     ax[1].set(xlabel="env steps per seed", ylabel="mean episode return", ylim=(0, 1.0))
     ax[0].legend(fontsize=8)

@@ -75,6 +75,9 @@ class Common:
     learning_rate: float
     batch_size: int
     update_proportion: float
+    #: ``obs_norm="none"`` divides uint8 images by 255, as the anchor's does
+    #: (``preset="rllte"``).
+    none_scales_images: bool = False
 
 
 def pick(value: Any, default: Any, preset: str | None, rllte: Any) -> Any:
@@ -165,6 +168,7 @@ def common_config(
         float(learning_rate),
         int(batch_size),
         float(update_proportion),
+        none_scales_images=preset == "rllte",
     )
 
 
@@ -200,9 +204,12 @@ def make_bonus(method: Method, cfg: Common) -> IntrinsicBonus:
     episodic = method.episodic_raw is not None
     trainable = method.loss is not None
     who_c, who_u = f"{method.name}.compute", f"{method.name}.update"
-    norm = functools.partial(
-        normalize_obs, mode=cfg.obs_norm, eps=cfg.obs_eps, clip=cfg.obs_clip
-    )
+
+    def norm(x: Any, snapshot: Any, spec: Spec) -> jax.Array:
+        mode = cfg.obs_norm
+        if mode == "none" and cfg.none_scales_images and spec.obs_kind == "image":
+            mode = "scale" if spec.obs_uint8 else mode
+        return normalize_obs(x, snapshot, mode, eps=cfg.obs_eps, clip=cfg.obs_clip)
 
     def build_state(spec: Spec, key: jax.Array) -> BonusState:
         k_build, key = jax.random.split(key)
@@ -270,8 +277,8 @@ def make_bonus(method: Method, cfg: Common) -> IntrinsicBonus:
         )
         valid = jnp.broadcast_to(jnp.asarray(batch.valid, bool), (t, n))
         warming = state.obs_snapshot.count < cfg.warmup_transitions
-        obs_n = norm(batch.obs, state.obs_snapshot)
-        next_n = norm(batch.next_obs, state.obs_snapshot)
+        obs_n = norm(batch.obs, state.obs_snapshot, spec)
+        next_n = norm(batch.next_obs, state.obs_snapshot, spec)
         act = spec.encode_action(batch.action) if method.needs_action else None
         return spec, t, n, valid, warming, obs_n, next_n, act
 
@@ -401,7 +408,7 @@ def make_bonus(method: Method, cfg: Common) -> IntrinsicBonus:
             state.fixed,
             state.episodic,
             mask,
-            norm(obs, state.obs_snapshot),
+            norm(obs, state.obs_snapshot, spec),
         )
         return state._replace(episodic=ep)
 

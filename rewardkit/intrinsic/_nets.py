@@ -20,6 +20,10 @@ from rewardkit.intrinsic._spaces import Spec
 __all__ = ["MLP", "Encoder", "check_encoder", "linear"]
 
 ENCODERS = ("auto", "mlp", "minigrid", "espeholt", "nature")
+#: Largest image side (per layer input) convolved as patches times kernel
+#: (:func:`conv_patches`); larger inputs use XLA's convolution. Measured on 7x7
+#: MiniGrid views (benchmarks/encoders.py); not measured on large images or GPUs.
+PATCH_CONV_MAX = 16
 INITS = ("orthogonal", "uniform")
 
 
@@ -72,9 +76,10 @@ def conv_patches(
     Same result as ``nnx.Conv`` with this ``kernel`` ``[kh, kw, c_in, c_out]``
     (``padding`` ``"VALID"`` or an int applied on every side), computed as
     ``kh·kw`` strided slices concatenated along channels, times the kernel
-    reshaped to ``[kh·kw·c_in, c_out]``. On small images (MiniGrid's 7×7) this
-    is several times faster than XLA:CPU's convolution, and its gradient (slices
-    and one matmul) even more so.
+    reshaped to ``[kh·kw·c_in, c_out]``. On MiniGrid's 7×7 views it is 1.6-2x
+    faster than XLA:CPU's convolution, forward and gradient
+    (``python -m benchmarks.encoders``), and inside a bonus's jitted update up to
+    8x (XLA's convolution gradients ran at 6-9 % of the matmul peak there).
 
     Example:
       >>> conv = nnx.Conv(3, 4, (3, 3), strides=(2, 2), padding=1, rngs=nnx.Rngs(0))
@@ -85,7 +90,11 @@ def conv_patches(
     """
     kh, kw, c_in, c_out = kernel.shape
     if padding != "VALID":
-        p = int(padding)
+        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+            raise ValueError(
+                f"`padding` must be 'VALID' or an int >= 0; got {padding!r}."
+            )
+        p = padding
         x = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
     ho = (x.shape[1] - kh) // stride + 1
     wo = (x.shape[2] - kw) // stride + 1
@@ -140,15 +149,19 @@ def resolve_encoder(encoder: str, spec: Spec) -> str:
         return "mlp"
     h, w = _hw(spec)
     if encoder == "auto":
-        return "nature" if min(h, w) >= 36 else "minigrid"
+        if min(h, w) >= 36:
+            return "nature"
+        return "minigrid" if min(h, w) >= 7 else "espeholt"
     if encoder == "nature" and min(h, w) < 36:
         raise ValueError(
             f"`encoder` 'nature' (Nature CNN) needs images of at least 36x36 pixels; "
             f"got {h}x{w}. Use 'minigrid' or 'espeholt' for small images."
         )
-    if encoder == "minigrid" and min(h, w) < 5:
+    if encoder == "minigrid" and min(h, w) < 7:
+        # 2x2 conv, 2x2 max-pool, two 2x2 convs: (size - 1) // 2 - 2 >= 1.
         raise ValueError(
-            f"`encoder` 'minigrid' needs at least 5x5 images; got {h}x{w}."
+            f"`encoder` 'minigrid' needs at least 7x7 images; got {h}x{w}. "
+            "Use 'espeholt' for smaller ones."
         )
     return encoder
 
@@ -241,8 +254,8 @@ class Encoder(nnx.Module):
         if self.channels_first:
             x = jnp.moveaxis(x, 1, -1)
         for i, conv in enumerate(self.convs):
-            if self.kind == "nature":  # large images: XLA's convolution
-                x = conv(x)
+            if self.kind == "nature" or max(x.shape[1:3]) > PATCH_CONV_MAX:
+                x = conv(x)  # larger images: XLA's convolution
             else:  # small images: patches times kernel (conv_patches)
                 x = conv_patches(
                     x, conv.kernel[...], conv.bias[...], conv.strides[0], conv.padding

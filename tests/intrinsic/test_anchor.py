@@ -144,10 +144,9 @@ def build_pair(name, data):
         batch_size=T * N,
         **({"encoder_model": "espeholt"} if image else {}),
     )
+    # (Without RMS normalisation the anchor divides images by 255; so does the
+    # preset's obs_norm="none".)
     kwargs = {"encoder": "espeholt"} if image else {}
-    if image and module.obs_norm is None:
-        # Without RMS normalisation the anchor divides images by 255.
-        kwargs["obs_norm"] = "scale"
     bonus = getattr(rk.intrinsic, name)(
         num_envs=N, preset="rllte", batch_size=T * N, warmup_transitions=0, **kwargs
     )
@@ -157,6 +156,10 @@ def build_pair(name, data):
         gym.spaces.Discrete(A),
     )
     layers = anchor_layers(name, module)
+    if image:  # 7x7 -> 4 -> 2 -> 1 -> 1: the CNN ends at 1x1, where the anchor's
+        # CHW flattening and rewardkit's HWC one coincide (else permute the kernel)
+        encoder = layers.get("encoder", layers.get("predictor"))
+        assert encoder["layers"][0].in_features == 32
     state = state._replace(params=from_anchor(state.params, layers))
     if state.fixed:
         state = state._replace(fixed=from_anchor(state.fixed, layers))

@@ -11,7 +11,7 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rewardkit.intrinsic._nets import Encoder, conv_patches
+from rewardkit.intrinsic._nets import Encoder, conv_patches, resolve_encoder
 from rewardkit.intrinsic._spaces import make_spec
 
 
@@ -80,9 +80,60 @@ def test_conv_patches_equals_flax_conv(size, k, stride, pad, c_in):
     want = np_conv(x, conv.kernel[...], conv.bias[...], stride, pad)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, flax_conv(conv, x), rtol=1e-4, atol=1e-5)
 
 
-def test_patch_convolution_has_the_same_gradient_as_flax():
+@nnx.jit
+def flax_conv(conv, x):
+    return conv(x)
+
+
+def xla_encoder(enc: Encoder, x):
+    """The encoder through flax's convolution and max-pool (XLA's), for reference."""
+    for i, conv in enumerate(enc.convs):
+        x = conv(x)
+        x = jax.nn.elu(x) if enc.kind == "espeholt" else jax.nn.relu(x)
+        if enc.kind == "minigrid" and i == 0:
+            x = nnx.max_pool(x, (2, 2), strides=(2, 2))
+    x = enc.head(x.reshape(x.shape[0], -1))
+    return x if enc.kind == "minigrid" else jax.nn.relu(x)
+
+
+@pytest.mark.parametrize("kind", ["minigrid", "espeholt"])
+def test_encoder_gradients_equal_those_through_xla_convolutions(kind):
+    # MiniGrid-like integer images: repeated cells make exact ties in the max-pool,
+    # where jnp.max splits the gradient and max-pool picks one input; tied values
+    # come from identical patches, so the parameter gradients agree all the same.
+    space = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
+    enc = Encoder(make_spec(space, None, needs_action=False), kind, 16, 32,
+                  "orthogonal", nnx.Rngs(0))  # fmt: skip
+    graph, params = nnx.split(enc)
+    x = jax.random.randint(jax.random.key(3), (6, 7, 7, 3), 0, 4).astype(jnp.float32)
+
+    def loss(forward):
+        return lambda p: jnp.sum(jnp.tanh(forward(nnx.merge(graph, p), x)))
+
+    ours = jax.grad(loss(lambda e, x: e(x)))(params)
+    want = jax.grad(loss(xla_encoder))(params)
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_conv_patches_rejects_unknown_padding():
+    kernel, bias = jnp.zeros((3, 3, 1, 2)), jnp.zeros(2)
+    with pytest.raises(ValueError, match="`padding` must be 'VALID' or an int"):
+        conv_patches(jnp.zeros((1, 5, 5, 1)), kernel, bias, 1, "SAME")
+
+
+def test_minigrid_encoder_needs_7x7_and_auto_falls_back_to_espeholt():
+    spec = make_spec(gym.spaces.Box(0, 255, (6, 6, 3), np.uint8), None,
+                     needs_action=False)  # fmt: skip
+    assert resolve_encoder("auto", spec) == "espeholt"
+    with pytest.raises(ValueError, match="'minigrid' needs at least 7x7"):
+        resolve_encoder("minigrid", spec)
+
+
+def test_patch_convolution_has_the_same_kernel_gradient_as_lax_conv():
     conv = nnx.Conv(3, 8, (3, 3), strides=(2, 2), padding=1, rngs=nnx.Rngs(0))
     x = jax.random.normal(jax.random.key(2), (4, 7, 7, 3))
 

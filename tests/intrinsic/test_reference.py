@@ -262,3 +262,24 @@ def test_e3b_ellipsoid_is_float64_under_x64():
             0.1,
         )
         np.testing.assert_allclose(info["raw"], want, rtol=1e-5)
+
+
+def test_rllte_preset_scales_uint8_images_without_rms():
+    # The anchor divides images by 255 when it has no RMS normalisation; under the
+    # preset obs_norm="none" does the same, and without the preset it does not.
+    space = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
+    obs = jax.random.randint(jax.random.key(1), (T + 1, N, 7, 7, 3), 0, 11)
+    batch = random_batch(jax.random.key(2), T, N)._replace(
+        obs=obs[:-1].astype(jnp.uint8), next_obs=obs[1:].astype(jnp.uint8)
+    )
+    raw = {}
+    for preset in ("rllte", None):
+        for obs_norm in ("none", "scale"):
+            bonus = rk.intrinsic.icm(
+                num_envs=N, preset=preset, obs_norm=obs_norm, encoder="espeholt",
+                **SMALL,
+            )  # fmt: skip
+            state = bonus.init(jax.random.key(0), space, ACT_SPACE)
+            raw[preset, obs_norm] = np.asarray(bonus.compute(state, batch)[2]["raw"])
+    np.testing.assert_array_equal(raw["rllte", "none"], raw["rllte", "scale"])
+    assert not np.allclose(raw[None, "none"], raw[None, "scale"], rtol=1e-3)
