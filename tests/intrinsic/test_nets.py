@@ -11,6 +11,7 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.encoders import _xla_forward as xla_forward
 from rewardkit.intrinsic._nets import Encoder, conv_patches, resolve_encoder
 from rewardkit.intrinsic._spaces import make_spec
 
@@ -88,17 +89,6 @@ def flax_conv(conv, x):
     return conv(x)
 
 
-def xla_encoder(enc: Encoder, x):
-    """The encoder through flax's convolution and max-pool (XLA's), for reference."""
-    for i, conv in enumerate(enc.convs):
-        x = conv(x)
-        x = jax.nn.elu(x) if enc.kind == "espeholt" else jax.nn.relu(x)
-        if enc.kind == "minigrid" and i == 0:
-            x = nnx.max_pool(x, (2, 2), strides=(2, 2))
-    x = enc.head(x.reshape(x.shape[0], -1))
-    return x if enc.kind == "minigrid" else jax.nn.relu(x)
-
-
 @pytest.mark.parametrize("kind", ["minigrid", "espeholt"])
 def test_encoder_gradients_equal_those_through_xla_convolutions(kind):
     # MiniGrid-like integer images: repeated cells make exact ties in the max-pool,
@@ -114,7 +104,7 @@ def test_encoder_gradients_equal_those_through_xla_convolutions(kind):
         return lambda p: jnp.sum(jnp.tanh(forward(nnx.merge(graph, p), x)))
 
     ours = jax.grad(loss(lambda e, x: e(x)))(params)
-    want = jax.grad(loss(xla_encoder))(params)
+    want = jax.grad(loss(xla_forward))(params)
     for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(want), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
