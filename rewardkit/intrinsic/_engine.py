@@ -30,7 +30,7 @@ from rewardkit.core import (
     init_running_stats,
 )
 from rewardkit.intrinsic._base import BonusState, IntrinsicBonus
-from rewardkit.intrinsic._nets import INITS, check_encoder
+from rewardkit.intrinsic._nets import INITS, check_encoder, resolve_encoder
 from rewardkit.intrinsic._norm import (
     OBS_NORMS,
     REWARD_NORMS,
@@ -75,8 +75,8 @@ class Common:
     learning_rate: float
     batch_size: int
     update_proportion: float
-    #: ``obs_norm="none"`` divides uint8 images by 255, as the anchor's does
-    #: (``preset="rllte"``).
+    #: ``obs_norm="none"`` divides uint8 images by 255 when a CNN encodes them, as
+    #: the anchor's does (``preset="rllte"``).
     none_scales_images: bool = False
 
 
@@ -207,9 +207,16 @@ def make_bonus(method: Method, cfg: Common) -> IntrinsicBonus:
 
     def norm(x: Any, snapshot: Any, spec: Spec) -> jax.Array:
         mode = cfg.obs_norm
-        if mode == "none" and cfg.none_scales_images and spec.obs_kind == "image":
-            mode = "scale" if spec.obs_uint8 else mode
+        if mode == "none" and cfg.none_scales_images and _cnn_on_uint8(spec):
+            mode = "scale"
         return normalize_obs(x, snapshot, mode, eps=cfg.obs_eps, clip=cfg.obs_clip)
+
+    def _cnn_on_uint8(spec: Spec) -> bool:
+        # The anchor divides by 255 exactly when it runs a CNN (rank-3 inputs);
+        # its flat setting (an MLP on flattened images) sees raw values.
+        if spec.obs_kind != "image" or not spec.obs_uint8:
+            return False
+        return resolve_encoder(cfg.encoder, spec) != "mlp"
 
     def build_state(spec: Spec, key: jax.Array) -> BonusState:
         k_build, key = jax.random.split(key)

@@ -283,3 +283,20 @@ def test_rllte_preset_scales_uint8_images_without_rms():
             raw[preset, obs_norm] = np.asarray(bonus.compute(state, batch)[2]["raw"])
     np.testing.assert_array_equal(raw["rllte", "none"], raw["rllte", "scale"])
     assert not np.allclose(raw[None, "none"], raw[None, "scale"], rtol=1e-3)
+
+
+def test_rllte_preset_leaves_images_raw_for_the_mlp_encoder():
+    # The anchor's flat setting (an MLP on flattened images) sees raw values.
+    space = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
+    obs = jax.random.randint(jax.random.key(1), (T + 1, N, 7, 7, 3), 0, 11)
+    batch = random_batch(jax.random.key(2), T, N)._replace(
+        obs=obs[:-1].astype(jnp.uint8), next_obs=obs[1:].astype(jnp.uint8)
+    )
+    raw = {}
+    for obs_norm in ("none", "scale"):
+        bonus = rk.intrinsic.icm(
+            num_envs=N, preset="rllte", obs_norm=obs_norm, encoder="mlp", **SMALL
+        )
+        state = bonus.init(jax.random.key(0), space, ACT_SPACE)
+        raw[obs_norm] = np.asarray(bonus.compute(state, batch)[2]["raw"])
+    assert not np.allclose(raw["none"], raw["scale"], rtol=1e-3)
