@@ -233,13 +233,9 @@ def test_icm_runs_with_continuous_actions():
 
 
 def test_minigrid_image_encoder_runs():
-    space = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
     bonus = rk.intrinsic.rnd(num_envs=N, obs_norm="scale", **SMALL)
-    state = bonus.init(jax.random.key(0), space, ACT_SPACE)
-    obs = jax.random.randint(jax.random.key(1), (T + 1, N, 7, 7, 3), 0, 11)
-    batch = random_batch(jax.random.key(2), T, N)._replace(
-        obs=obs[:-1].astype(jnp.uint8), next_obs=obs[1:].astype(jnp.uint8)
-    )
+    state = bonus.init(jax.random.key(0), IMAGE_SPACE, ACT_SPACE)
+    batch = image_batch()
     r, state, _ = jax.jit(bonus.compute)(state, batch)
     state, metrics = jax.jit(bonus.update)(state, batch)
     assert r.shape == (T, N) and np.isfinite(float(metrics["loss"]))
@@ -264,39 +260,30 @@ def test_e3b_ellipsoid_is_float64_under_x64():
         np.testing.assert_allclose(info["raw"], want, rtol=1e-5)
 
 
-def test_rllte_preset_scales_uint8_images_without_rms():
-    # The anchor divides images by 255 when it has no RMS normalisation; under the
-    # preset obs_norm="none" does the same, and without the preset it does not.
-    space = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
+IMAGE_SPACE = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
+
+
+def image_batch():
+    """A [T, N] batch of MiniGrid-like 7x7x3 uint8 observations."""
     obs = jax.random.randint(jax.random.key(1), (T + 1, N, 7, 7, 3), 0, 11)
-    batch = random_batch(jax.random.key(2), T, N)._replace(
+    return random_batch(jax.random.key(2), T, N)._replace(
         obs=obs[:-1].astype(jnp.uint8), next_obs=obs[1:].astype(jnp.uint8)
     )
-    raw = {}
+
+
+@pytest.mark.parametrize("encoder", ["espeholt", "mlp"])
+def test_rllte_preset_scales_uint8_images_for_cnns_only(encoder):
+    # The anchor divides images by 255 when a CNN encodes them without RMS
+    # normalisation; its flat setting (an MLP on flattened images) sees raw values.
+    # Under the preset obs_norm="none" does the same; without it, "none" is none.
+    batch, raw = image_batch(), {}
     for preset in ("rllte", None):
         for obs_norm in ("none", "scale"):
             bonus = rk.intrinsic.icm(
-                num_envs=N, preset=preset, obs_norm=obs_norm, encoder="espeholt",
-                **SMALL,
-            )  # fmt: skip
-            state = bonus.init(jax.random.key(0), space, ACT_SPACE)
+                num_envs=N, preset=preset, obs_norm=obs_norm, encoder=encoder, **SMALL
+            )
+            state = bonus.init(jax.random.key(0), IMAGE_SPACE, ACT_SPACE)
             raw[preset, obs_norm] = np.asarray(bonus.compute(state, batch)[2]["raw"])
-    np.testing.assert_array_equal(raw["rllte", "none"], raw["rllte", "scale"])
+    scaled = np.allclose(raw["rllte", "none"], raw["rllte", "scale"], rtol=1e-6)
+    assert scaled == (encoder != "mlp")
     assert not np.allclose(raw[None, "none"], raw[None, "scale"], rtol=1e-3)
-
-
-def test_rllte_preset_leaves_images_raw_for_the_mlp_encoder():
-    # The anchor's flat setting (an MLP on flattened images) sees raw values.
-    space = gym.spaces.Box(0, 255, (7, 7, 3), np.uint8)
-    obs = jax.random.randint(jax.random.key(1), (T + 1, N, 7, 7, 3), 0, 11)
-    batch = random_batch(jax.random.key(2), T, N)._replace(
-        obs=obs[:-1].astype(jnp.uint8), next_obs=obs[1:].astype(jnp.uint8)
-    )
-    raw = {}
-    for obs_norm in ("none", "scale"):
-        bonus = rk.intrinsic.icm(
-            num_envs=N, preset="rllte", obs_norm=obs_norm, encoder="mlp", **SMALL
-        )
-        state = bonus.init(jax.random.key(0), space, ACT_SPACE)
-        raw[obs_norm] = np.asarray(bonus.compute(state, batch)[2]["raw"])
-    assert not np.allclose(raw["none"], raw["scale"], rtol=1e-3)
