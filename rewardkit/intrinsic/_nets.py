@@ -263,7 +263,8 @@ class Encoder(nnx.Module):
             x = jax.nn.elu(x) if self.kind == "espeholt" else jax.nn.relu(x)
             if self.kind == "minigrid" and i == 0:  # max-pool 2x2, stride 2
                 # As a reshape and a max: XLA:CPU's max-pool gradient
-                # (select-and-scatter) costs more than the whole encoder's.
+                # (select-and-scatter) took 2.9 of the encoder's 10.5 ms gradient
+                # (1 024 images, one core).
                 b, h, w, c = x.shape
                 x = x[:, : h // 2 * 2, : w // 2 * 2]
                 x = x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
